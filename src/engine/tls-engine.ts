@@ -1,0 +1,566 @@
+/**
+ * TlsEngine: one mbedTLS connection, sans-IO.
+ *
+ * Theory of operation
+ * -------------------
+ * The engine never touches a socket, a timer or a promise. Its owner moves bytes:
+ *   feed(bytes)        ciphertext that arrived from the peer (appended to the wasm inbound queue)
+ *   takeOutbound()     ciphertext to send (drained from the wasm outbound queue)
+ * and runs operations, each of which returns a Step value instead of throwing:
+ *   handshake(), write(data), read(), close(), flush()
+ *   'done'        the operation finished (read: `data` holds plaintext)
+ *   'want-read'   it cannot go on until more ciphertext is fed
+ *   'want-write'  it cannot go on until outbound ciphertext is taken (the queue is at its limit)
+ *   'closed'      the connection is closed for this operation (peer close_notify for read)
+ *   'failed'      a fatal error; `error` holds it. Errors are sticky: every later operation
+ *                 returns 'failed' at once, and feed() discards input, so a failed engine never
+ *                 consumes input or loops. Bytes already queued outbound (e.g. the fatal alert
+ *                 mbedTLS wrote) can and should still be taken and sent.
+ * `want` reports the direction the last blocked operation is waiting for, so a scheduler can
+ * retry it on exactly that readiness.
+ *
+ * The mbedTLS contracts the engine upholds so its owner does not have to:
+ * - mbedtls_ssl_write that returned WANT_* must be retried with the same buffer and length.
+ *   The engine takes ownership of that record's plaintext (a private copy), counts it as
+ *   written, and retries it itself (flush(), or before the next write/close) with the same
+ *   bytes and length. Nothing is duplicated, reordered or lost.
+ * - Outbound bytes produced by a call that returned WANT_* stay queued and are handed out by
+ *   takeOutbound() like any others.
+ * - mbedtls_ssl_write writes at most one record (16384 bytes in TLS 1.2, 16383 in TLS 1.3);
+ *   write() loops over records and reports how much it took.
+ * - mbedtls_ssl_read can return WANT_READ after consuming a non-application record
+ *   (NewSessionTicket, KeyUpdate) while more input is queued; read() retries as long as the
+ *   previous call made progress, so buffered input is never left unread, and stops as soon as
+ *   a call makes none (no loop without progress).
+ * - Writes before the handshake completed run the handshake first (and so report want-read
+ *   while it is in progress); application data is never encrypted before the client has
+ *   verified the server (verification runs in JS right after the handshake, as in node:tls).
+ */
+import { ALERT_NAMES, fromMbedtls, misuse, TlsError } from '../errors/tls-error.js';
+import { RC, type BytePtr, type ConnPtr } from '../wasm/ffi.js';
+import type { WasmLib } from '../wasm/module.js';
+import { suiteById, versionName, type CipherSuite, type TlsVersion } from './ciphers.js';
+import type { TlsConfig } from './config.js';
+import { checkServerIdentity as defaultCheckServerIdentity } from './identity.js';
+import { verificationError } from './verify.js';
+import { parseCertificate, type PeerCertificate } from './x509.js';
+
+export type Step = 'done' | 'want-read' | 'want-write' | 'closed' | 'failed';
+export type Want = 'read' | 'write' | 'none';
+export type EngineState = 'handshaking' | 'open' | 'closing' | 'closed' | 'failed';
+
+export interface EngineOptions {
+  /** Client: server name to send as SNI (not sent for IP addresses). */
+  servername?: string;
+  /** Client: the name or address to check the certificate against (default: servername). */
+  host?: string;
+  /** Client: a session from `session()` / a 'session' event, to resume. */
+  session?: Uint8Array;
+  /** Collect NSS key log lines as 'keylog' events. */
+  keylog?: boolean;
+  /** Outbound ciphertext queue limit in bytes; beyond it mbedTLS sees WANT_WRITE. */
+  outboundLimit?: number;
+}
+
+export type EngineEvent =
+  | { type: 'session'; session: Uint8Array }
+  | { type: 'keylog'; line: string };
+
+export interface CipherInfo { name: string; standardName: string; version: TlsVersion }
+
+/** A record's worth of plaintext per mbedtls_ssl_write / mbedtls_ssl_read call. */
+const RECORD = 16384;
+const decoder = new TextDecoder();
+
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
+
+export class TlsEngine implements Disposable {
+  readonly isServer: boolean;
+  private conn: ConnPtr;
+  private readonly lib: WasmLib;
+  private readonly config: TlsConfig;
+  private readonly host: string | undefined;
+  private readonly sentServername: string | undefined;
+  private err: TlsError | null = null;
+  private handshakeDone = false;
+  private lastWant: Want = 'none';
+  /** Plaintext of a record mbedtls_ssl_write is part-way through (same bytes, same length). */
+  private pending: Uint8Array | null = null;
+  private events: EngineEvent[] = [];
+  private readonly keylog: boolean;
+  private _peerClosed = false;
+  private _localClosed = false;
+  private _authorized = false;
+  private _authorizationError: string | null = null;
+  private peerCertCache: PeerCertificate[] | null = null;
+
+  constructor(config: TlsConfig, options: EngineOptions = {}) {
+    this.lib = config.lib;
+    this.config = config;
+    this.isServer = config.isServer;
+    const cfg = config.ptr; // throws on a disposed config
+    const x = this.lib.x;
+    const conn = x.tlsw_conn_new(cfg);
+    if (conn === 0) throw new TlsError('ERR_TLS_ALLOC_FAILED', 'local', 'could not allocate a TLS connection');
+    this.conn = conn;
+    this.keylog = options.keylog === true;
+    try {
+      if (options.outboundLimit !== undefined) {
+        if (!Number.isInteger(options.outboundLimit) || options.outboundLimit < 1) {
+          throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "outboundLimit": expected a positive integer', { option: 'outboundLimit' });
+        }
+        x.tlsw_conn_set_out_limit(conn, options.outboundLimit);
+      }
+      if (this.keylog) x.tlsw_conn_set_keylog(conn, 1);
+      if (!this.isServer) {
+        const sn = options.servername;
+        if (sn !== undefined && typeof sn !== 'string') {
+          throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "servername": expected a string', { option: 'servername' });
+        }
+        this.host = options.host ?? sn;
+        // SNI is never an IP address (RFC 6066); mbedTLS also checks the name it was given, but
+        // the identity decision is made in JS by checkServerIdentity, as node:tls does.
+        this.sentServername = sn && !isIp(sn) ? sn : undefined;
+        const rc = this.lib.withCString(this.sentServername ?? null, (p) => x.tlsw_conn_set_hostname(conn, p));
+        if (rc !== 0) throw this.mbedError(rc, 'servername');
+        if (options.session !== undefined) {
+          if (!(options.session instanceof Uint8Array)) {
+            throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "session": expected bytes from session()', { option: 'session' });
+          }
+          // A session that does not load (corrupt, other build) is ignored: full handshake.
+          this.lib.withBytes(options.session, (p, len) => x.tlsw_conn_session_load(conn, p, len), false, true);
+        }
+      }
+    } catch (e) {
+      x.tlsw_conn_free(conn);
+      this.conn = 0 as ConnPtr;
+      throw e;
+    }
+  }
+
+  // ---- byte movement --------------------------------------------------------------------------
+
+  /** Queues inbound ciphertext. Returns the number of bytes accepted (0 once failed or closed). */
+  feed(data: Uint8Array): number {
+    const conn = this.ptr;
+    if (this.err || data.length === 0 || (this._peerClosed && this._localClosed)) return 0;
+    const p = this.lib.x.tlsw_conn_in_reserve(conn, data.length);
+    if (p === 0) {
+      this.fail(new TlsError('ERR_TLS_ALLOC_FAILED', 'local', 'inbound buffer allocation failed'));
+      return 0;
+    }
+    this.lib.u8.set(data, p);
+    this.lib.x.tlsw_conn_in_commit(conn, data.length);
+    return data.length;
+  }
+
+  /** The peer's transport ended (EOF). Before the handshake completed this is fatal. */
+  feedEnd(): void {
+    if (this.err || this.handshakeDone) return;
+    this.fail(new TlsError('ERR_TLS_HANDSHAKE_EOF', 'peer', 'the peer closed the connection before the TLS handshake completed'));
+  }
+
+  get inboundLength(): number {
+    return this.conn === 0 ? 0 : this.lib.x.tlsw_conn_in_len(this.conn);
+  }
+
+  get outboundLength(): number {
+    return this.conn === 0 ? 0 : this.lib.x.tlsw_conn_out_len(this.conn);
+  }
+
+  /** Takes up to `max` bytes of outbound ciphertext, or null when there is none. */
+  takeOutbound(max = Infinity): Uint8Array | null {
+    const conn = this.ptr;
+    const x = this.lib.x;
+    const len = Math.min(x.tlsw_conn_out_len(conn), max);
+    if (len <= 0) return null;
+    const out = this.lib.copyOut(x.tlsw_conn_out_ptr(conn), len);
+    x.tlsw_conn_out_consume(conn, len);
+    return out;
+  }
+
+  // ---- operations --------------------------------------------------------------------------------
+
+  handshake(): Step {
+    const conn = this.ptr;
+    if (this.err) return 'failed';
+    if (this.handshakeDone) return 'done';
+    const rc = this.lib.x.tlsw_conn_handshake(conn);
+    this.collectKeylog();
+    if (rc !== 0) return this.blocked(rc, 'handshake');
+    return this.finishHandshake();
+  }
+
+  /**
+   * Encrypts as much of `data` as the outbound queue allows. `written` counts the bytes the
+   * engine has taken responsibility for (a record part-way through is retried by the engine).
+   */
+  write(data: Uint8Array): { step: Step; written: number } {
+    this.ptr;
+    if (this.err) return { step: 'failed', written: 0 };
+    if (this._localClosed) return { step: 'closed', written: 0 };
+    if (!this.handshakeDone) {
+      const hs = this.handshake();
+      if (hs !== 'done') return { step: hs, written: 0 };
+    }
+    const first = this.retryPending();
+    if (first !== 'done') return { step: first, written: 0 };
+    let written = 0;
+    while (written < data.length) {
+      const chunk = data.subarray(written, written + RECORD);
+      const rc = this.callWrite(chunk);
+      if (rc > 0) { written += rc; continue; }
+      if (rc === RC.WANT_READ || rc === RC.WANT_WRITE) {
+        // mbedTLS has started this record: it owns these exact bytes until a retry completes.
+        this.pending = chunk.slice();
+        written += chunk.length;
+        return { step: this.blocked(rc, 'write'), written };
+      }
+      return { step: this.blocked(rc, 'write'), written };
+    }
+    this.lastWant = 'none';
+    return { step: 'done', written };
+  }
+
+  /** Finishes a record mbedTLS started (after want-read / want-write) and pushes out pending output. */
+  flush(): Step {
+    const conn = this.ptr;
+    if (this.err) return 'failed';
+    const s = this.retryPending();
+    if (s !== 'done') return s;
+    const rc = this.lib.x.tlsw_conn_flush(conn);
+    if (rc !== 0) return this.blocked(rc, 'flush');
+    this.lastWant = 'none';
+    return 'done';
+  }
+
+  /** True while a started record waits for its retry (flush()). */
+  get hasPendingWrite(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Decrypts the next plaintext available from queued input. */
+  read(): { step: Step; data: Uint8Array | null } {
+    const conn = this.ptr;
+    if (this.err) return { step: 'failed', data: null };
+    if (this._peerClosed) return { step: 'closed', data: null };
+    if (!this.handshakeDone) {
+      const hs = this.handshake();
+      if (hs !== 'done') return { step: hs, data: null };
+    }
+    const x = this.lib.x;
+    const buf = this.lib.scratch(RECORD);
+    // Bounded by progress: every iteration must consume input or surface an event.
+    for (;;) {
+      const before = x.tlsw_conn_in_len(conn);
+      const rc = x.tlsw_conn_read(conn, buf, RECORD);
+      if (rc > 0) {
+        this.collectKeylog();
+        return { step: 'done', data: this.lib.copyOut(buf, rc) };
+      }
+      if (rc === RC.RECEIVED_NEW_SESSION_TICKET) {
+        this.emitSession();
+        continue;
+      }
+      if (rc === RC.WANT_READ) {
+        const after = x.tlsw_conn_in_len(conn);
+        if (after > 0 && after < before) continue; // consumed a record that held no data
+        if (after < before && x.tlsw_conn_check_pending(conn)) continue;
+        this.lastWant = 'read';
+        return { step: 'want-read', data: null };
+      }
+      if (rc === RC.PEER_CLOSE_NOTIFY) {
+        this._peerClosed = true;
+        this.lastWant = 'none';
+        return { step: 'closed', data: null };
+      }
+      if (rc === 0) {
+        this.lastWant = 'read';
+        return { step: 'want-read', data: null };
+      }
+      return { step: this.blocked(rc, 'read'), data: null };
+    }
+  }
+
+  /** Sends close_notify (after any started record). Idempotent. */
+  close(): Step {
+    const conn = this.ptr;
+    if (this.err) return 'failed';
+    if (this._localClosed) return this.flush();
+    const s = this.retryPending();
+    if (s !== 'done') return s;
+    if (!this.handshakeDone) {
+      // Nothing to protect yet: a close before the handshake just stops (no alert owed).
+      this._localClosed = true;
+      this.lastWant = 'none';
+      return 'done';
+    }
+    const rc = this.lib.x.tlsw_conn_close_notify(conn);
+    this._localClosed = true;
+    if (rc !== 0) return this.blocked(rc, 'close');
+    this.lastWant = 'none';
+    return 'done';
+  }
+
+  /** Releases the record buffers while idle (see wasm/shim.c). Returns true if it did. */
+  park(): boolean {
+    if (this.conn === 0 || this.err || this.pending) return false;
+    return this.lib.x.tlsw_conn_park(this.conn) === 1;
+  }
+
+  get parked(): boolean {
+    return this.conn !== 0 && this.lib.x.tlsw_conn_parked(this.conn) === 1;
+  }
+
+  // ---- state ------------------------------------------------------------------------------------
+
+  get state(): EngineState {
+    if (this.err) return 'failed';
+    if (this.conn === 0 || (this._peerClosed && this._localClosed)) return 'closed';
+    if (!this.handshakeDone) return 'handshaking';
+    if (this._peerClosed || this._localClosed) return 'closing';
+    return 'open';
+  }
+
+  /** The readiness the last blocked operation waits for. */
+  get want(): Want {
+    return this.err ? 'none' : this.lastWant;
+  }
+
+  get error(): TlsError | null {
+    return this.err;
+  }
+
+  get handshakeComplete(): boolean {
+    return this.handshakeDone;
+  }
+
+  get peerClosed(): boolean {
+    return this._peerClosed;
+  }
+
+  get localClosed(): boolean {
+    return this._localClosed;
+  }
+
+  /** Session ticket / keylog events since the last call. */
+  takeEvents(): EngineEvent[] {
+    const ev = this.events;
+    this.events = [];
+    return ev;
+  }
+
+  // ---- negotiated parameters --------------------------------------------------------------------
+
+  get protocol(): TlsVersion | null {
+    return this.handshakeDone && this.conn !== 0 ? versionName(this.lib.x.tlsw_conn_version(this.conn)) : null;
+  }
+
+  get cipher(): CipherInfo | null {
+    if (!this.handshakeDone || this.conn === 0) return null;
+    const s: CipherSuite | undefined = suiteById(this.lib.x.tlsw_conn_ciphersuite(this.conn));
+    return s ? { name: s.name, standardName: s.standardName, version: s.version } : null;
+  }
+
+  get alpnProtocol(): string | false {
+    if (!this.handshakeDone || this.conn === 0) return false;
+    return this.lib.cstr(this.lib.x.tlsw_conn_alpn(this.conn)) ?? false;
+  }
+
+  /** Server: the SNI the client sent. Client: the SNI this engine sent. */
+  get servername(): string | false {
+    if (!this.isServer) return this.sentServername ?? false;
+    if (this.conn === 0) return false;
+    return this.lib.cstr(this.lib.x.tlsw_conn_sni(this.conn)) ?? false;
+  }
+
+  get sessionReused(): boolean {
+    return this.conn !== 0 && this.lib.x.tlsw_conn_resumed(this.conn) === 1;
+  }
+
+  get authorized(): boolean {
+    return this._authorized;
+  }
+
+  get authorizationError(): string | null {
+    return this._authorizationError;
+  }
+
+  /** The peer's certificate chain as sent, leaf first (DER). */
+  peerCertificatesDer(): Uint8Array[] {
+    if (this.conn === 0) return [];
+    const x = this.lib.x;
+    const n = x.tlsw_conn_peer_cert_count(this.conn);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) out.push(this.lib.copyOut(x.tlsw_conn_peer_cert_ptr(this.conn, i), x.tlsw_conn_peer_cert_len(this.conn, i)));
+    return out;
+  }
+
+  /** The peer's chain parsed as node:tls reports it (leaf first); empty when none. */
+  peerCertificates(): PeerCertificate[] {
+    if (this.peerCertCache === null) {
+      const hash = { sha256: (d: Uint8Array) => this.lib.sha256(d), sha1: (d: Uint8Array) => this.lib.sha1(d) };
+      this.peerCertCache = this.peerCertificatesDer().map((der) => parseCertificate(der, hash));
+    }
+    return this.peerCertCache;
+  }
+
+  /** Client: the current session, serialised for resumption (null when there is none). */
+  session(): Uint8Array | null {
+    if (this.isServer || this.conn === 0 || !this.handshakeDone) return null;
+    const rc = this.lib.x.tlsw_conn_session_save(this.conn);
+    if (rc <= 0) return null;
+    return this.lib.takeResult();
+  }
+
+  /** Server: use another config's certificates for this connection (SNICallback's result). */
+  useCertificates(config: TlsConfig): void {
+    this.lib.x.tlsw_conn_set_cert_cfg(this.ptr, config.ptr);
+  }
+
+  // ---- lifetime --------------------------------------------------------------------------------
+
+  get disposed(): boolean {
+    return this.conn === 0;
+  }
+
+  /** Frees the wasm connection. Safe to call more than once; any other use afterwards throws. */
+  dispose(): void {
+    if (this.conn === 0) return;
+    this.lib.x.tlsw_conn_free(this.conn);
+    this.conn = 0 as ConnPtr;
+    this.pending = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private get ptr(): ConnPtr {
+    if (this.conn === 0) throw misuse('ERR_TLS_DISPOSED', 'TlsEngine used after dispose()');
+    return this.conn;
+  }
+
+  private callWrite(chunk: Uint8Array): number {
+    const p = this.lib.scratch(chunk.length);
+    this.lib.u8.set(chunk, p);
+    const rc = this.lib.x.tlsw_conn_write(this.conn, p as BytePtr, chunk.length);
+    return rc;
+  }
+
+  private retryPending(): Step {
+    const chunk = this.pending;
+    if (chunk === null) return 'done';
+    const rc = this.callWrite(chunk);
+    if (rc === chunk.length) {
+      this.pending = null;
+      return 'done';
+    }
+    if (rc > 0) {
+      // mbedTLS completed fewer bytes than the record it started: cannot happen for a retry
+      // with the same length; treat it as an internal error rather than lose data silently.
+      return this.fail(new TlsError('ERR_TLS_INTERNAL', 'local', `write retry completed ${rc} of ${chunk.length} bytes`));
+    }
+    return this.blocked(rc, 'write');
+  }
+
+  /** Turns a non-success code into a Step, recording want or a sticky failure. */
+  private blocked(rc: number, op: string): Step {
+    if (rc === RC.WANT_READ) { this.lastWant = 'read'; return 'want-read'; }
+    if (rc === RC.WANT_WRITE) { this.lastWant = 'write'; return 'want-write'; }
+    if (rc === RC.PEER_CLOSE_NOTIFY) {
+      this._peerClosed = true;
+      if (!this.handshakeDone) return this.fail(new TlsError('ERR_TLS_HANDSHAKE_EOF', 'peer', 'the peer sent close_notify during the handshake', { mbedtlsCode: rc }));
+      return 'closed';
+    }
+    return this.fail(this.mbedError(rc, op));
+  }
+
+  private mbedError(rc: number, op: string): TlsError {
+    const alert = this.conn !== 0 ? this.lib.x.tlsw_conn_alert_received(this.conn) : -1;
+    const err = fromMbedtls(rc, (c) => this.lib.strerror(c), `TLS ${op} failed`, alert >= 0 ? { alert } : {});
+    if (rc === RC.X509_CERT_VERIFY_FAILED || err.fault === 'certificate') {
+      // A server with requestCert + rejectUnauthorized: mbedTLS rejected the client's chain.
+      const flags = this.conn !== 0 ? this.lib.x.tlsw_conn_verify_result(this.conn) : 0;
+      const v = verificationError(flags, this.peerCertificatesDerSafe(), this.lib);
+      if (v) return new TlsError(v.code, 'certificate', `${v.message} (${err.message})`, { mbedtlsCode: rc, mbedtlsMessage: err.mbedtlsMessage, authorizationError: v.authorizationError });
+    }
+    return err;
+  }
+
+  private peerCertificatesDerSafe(): Uint8Array[] {
+    try { return this.peerCertificatesDer(); } catch { return []; }
+  }
+
+  private fail(e: TlsError): 'failed' {
+    if (!this.err) this.err = e;
+    this.lastWant = 'none';
+    this.pending = null;
+    return 'failed';
+  }
+
+  private finishHandshake(): Step {
+    this.handshakeDone = true;
+    this.lastWant = 'none';
+    const x = this.lib.x;
+    const certs = this.peerCertificatesDerSafe();
+    if (!this.isServer) {
+      // Chain verification result (hostname excluded) then identity, as node:tls does.
+      const flags = x.tlsw_conn_verify_result(this.conn) & ~0x04;
+      let problem = verificationError(flags, certs, this.lib);
+      if (!problem) {
+        const check = this.config.checkServerIdentity ?? defaultCheckServerIdentity;
+        const leaf = this.peerCertificates()[0];
+        const host = this.host ?? 'localhost';
+        let e: Error | undefined;
+        try {
+          e = leaf ? check(host, leaf) : new Error('the server sent no certificate');
+        } catch (thrown) {
+          e = thrown instanceof Error ? thrown : new Error(String(thrown));
+        }
+        if (e) {
+          const code = (e as { code?: unknown }).code;
+          problem = { code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: e.message, authorizationError: typeof code === 'string' ? code : 'ERR_TLS_CERT_ALTNAME_INVALID', alert: 42, cause: e };
+        }
+      }
+      this._authorized = problem === null;
+      this._authorizationError = problem?.authorizationError ?? null;
+      if (problem && this.config.rejectUnauthorized) {
+        x.tlsw_conn_send_alert(this.conn, problem.alert);
+        return this.fail(new TlsError(problem.code, 'certificate', problem.message, { authorizationError: problem.authorizationError, alert: problem.alert, cause: problem.cause }));
+      }
+      // TLS 1.2 sessions (ticket or id) exist now; TLS 1.3 ones arrive as NewSessionTicket later.
+      if (this.protocol === 'TLSv1.2') this.emitSession();
+    } else if (this.config.requestCert) {
+      const flags = x.tlsw_conn_verify_result(this.conn);
+      const problem = certs.length === 0
+        ? { authorizationError: 'UNABLE_TO_GET_ISSUER_CERT' }
+        : verificationError(flags, certs, this.lib);
+      this._authorized = problem === null;
+      this._authorizationError = problem?.authorizationError ?? null;
+    }
+    this.collectKeylog();
+    return 'done';
+  }
+
+  private emitSession(): void {
+    const s = this.session();
+    if (s) this.events.push({ type: 'session', session: s });
+  }
+
+  private collectKeylog(): void {
+    if (!this.keylog || this.conn === 0) return;
+    const x = this.lib.x;
+    const len = x.tlsw_conn_keylog_len(this.conn);
+    if (len === 0) return;
+    const text = decoder.decode(this.lib.u8.subarray(x.tlsw_conn_keylog_ptr(this.conn), x.tlsw_conn_keylog_ptr(this.conn) + len));
+    x.tlsw_conn_keylog_clear(this.conn);
+    for (const line of text.split('\n')) if (line) this.events.push({ type: 'keylog', line });
+  }
+}
+
+export { ALERT_NAMES };

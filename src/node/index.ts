@@ -1,0 +1,12 @@
+/**
+ * mbedtls-wasm for Node: a drop-in subset of node:tls backed by mbedTLS in WebAssembly.
+ *   import { connect, createServer } from 'mbedtls-wasm';
+ */
+import './wasm-source.js';
+
+export { connect, type ConnectionOptions } from './connect.js';
+export { createServer, Server, type ServerOptions, type ShutdownOptions, type ShutdownResult } from './server.js';
+export { TLSSocket, type TLSSocketOptions, type SNICallback } from './tls-socket.js';
+export { SecureContext, createSecureContext } from './secure-context.js';
+export { rootCertificates, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION } from './defaults.js';
+export * from '../core.js';

@@ -1,0 +1,288 @@
+/**
+ * TLSSocket: node:tls's TLSSocket, as a Duplex over any Duplex (a net.Socket for connect() and
+ * servers; anything else for tunnels and tests), driven by the pump.
+ *
+ * Ownership: the socket owns its pump, the pump its engine; the engine is freed exactly once
+ * when the underlying transport closes (destroy() leads there too).
+ */
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { TlsConfig, type SecureOptions } from '../engine/config.js';
+import { TlsEngine, type EngineEvent } from '../engine/tls-engine.js';
+import type { PeerCertificate } from '../engine/x509.js';
+import { TlsError } from '../errors/tls-error.js';
+import type { Counters } from '../scheduler/counters.js';
+import { Pump, type PumpHost } from '../scheduler/pump.js';
+import { StreamTransport, type DuplexLike } from '../transport/stream.js';
+import type { Transport } from '../transport/transport.js';
+import { SecureContext, createSecureContext } from './secure-context.js';
+import './wasm-source.js';
+
+export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+
+export interface TLSSocketOptions extends SecureOptions {
+  isServer?: boolean;
+  secureContext?: SecureContext;
+  servername?: string;
+  /** Client: host the certificate is checked against (default: servername, then 'localhost'). */
+  host?: string;
+  session?: Uint8Array;
+  SNICallback?: SNICallback;
+  handshakeTimeout?: number;
+  allowHalfOpen?: boolean;
+  highWaterMark?: number;
+  /** Collect keylog lines ('keylog' events); set automatically when a listener is added. */
+  enableKeylog?: boolean;
+  /** Advanced: a Transport instead of a Duplex (memory pairs, fault transports, WebSockets). */
+  transport?: Transport;
+  /** Counters of the server this socket belongs to. */
+  parentCounters?: Counters;
+}
+
+function toBuffer(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+export class TLSSocket extends Duplex {
+  readonly encrypted = true;
+  authorized = false;
+  authorizationError: string | null = null;
+  alpnProtocol: string | false = false;
+  servername: string | false = false;
+  /** The raw stream under this socket (undefined for a bare Transport). */
+  readonly rawSocket: DuplexLike | undefined;
+  readonly engine: TlsEngine;
+  readonly pump: Pump;
+  private readonly isServerSide: boolean;
+  private secureEstablished = false;
+  private pendingWriteCb: ((err?: Error | null) => void) | null = null;
+  private ownsContext: SecureContext | null = null;
+  private keylogRequested: boolean;
+  private _timeoutMs = 0;
+  private _timeoutTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: DuplexLike | null | undefined, options: TLSSocketOptions = {}) {
+    super({ allowHalfOpen: options.allowHalfOpen === true, highWaterMark: options.highWaterMark });
+    this.isServerSide = options.isServer === true;
+    let context = options.secureContext;
+    if (!context) {
+      context = createSecureContext(options, this.isServerSide);
+      this.ownsContext = context;
+    }
+    const config = context.config(this.isServerSide);
+    const transport = options.transport ?? (socket ? new StreamTransport(socket) : undefined);
+    if (!transport) throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "socket": a Duplex or a transport is required', { option: 'socket' });
+    this.rawSocket = socket ?? undefined;
+    this.keylogRequested = options.enableKeylog === true;
+    const host = options.host;
+    this.engine = new TlsEngine(config, {
+      servername: this.isServerSide ? undefined : options.servername ?? (host && !isIpLike(host) ? host : undefined),
+      host: this.isServerSide ? undefined : options.servername ?? host ?? 'localhost',
+      session: options.session,
+      keylog: true,
+    });
+    const sni = options.SNICallback;
+    this.pump = new Pump(this.engine, transport, this.host(), {
+      highWaterMark: options.highWaterMark ?? 64 * 1024,
+      handshakeTimeout: options.handshakeTimeout ?? 0,
+      parentCounters: options.parentCounters,
+      sniResolver: this.isServerSide && sni ? (name) => new Promise<TlsConfig | null>((resolve, reject) => {
+        if (name === undefined) { resolve(null); return; }
+        sni(name, (err, ctx) => {
+          if (err) reject(err);
+          else resolve(ctx ? ctx.config(true) : null);
+        });
+      }) : undefined,
+    });
+    this.on('newListener', (event: string) => { if (event === 'keylog') this.keylogRequested = true; });
+  }
+
+  // ---- pump host ---------------------------------------------------------------------------
+
+  private host(): PumpHost {
+    return {
+      onSecure: () => this.onSecure(),
+      onPlaintext: (data) => { this.touch(); return this.push(toBuffer(data)); },
+      onPeerEnd: () => this.push(null),
+      onEngineEvent: (ev) => this.onEngineEvent(ev),
+      onQueueBelowHighWater: () => {
+        const cb = this.pendingWriteCb;
+        this.pendingWriteCb = null;
+        cb?.();
+      },
+      onError: (err) => this.destroy(err),
+      onClose: (err) => {
+        this.clearIdleTimer();
+        this.ownsContext?.dispose();
+        this.ownsContext = null;
+        const cb = this.pendingWriteCb;
+        this.pendingWriteCb = null;
+        if (!this.destroyed) {
+          if (err) this.destroy(err);
+          else if (!this.readableEnded && this.secureEstablished && !this.pump.isSecure) this.destroy();
+          else this.destroy();
+        }
+        cb?.(err ?? null);
+      },
+    };
+  }
+
+  private onSecure(): void {
+    const e = this.engine;
+    this.secureEstablished = true;
+    this.authorized = e.authorized;
+    this.authorizationError = e.authorizationError;
+    this.alpnProtocol = e.alpnProtocol;
+    this.servername = e.servername;
+    this.emit('secure');
+    if (!this.isServerSide) this.emit('secureConnect');
+  }
+
+  private onEngineEvent(ev: EngineEvent): void {
+    if (ev.type === 'session') this.emit('session', toBuffer(ev.session));
+    else if (ev.type === 'keylog' && this.keylogRequested) this.emit('keylog', Buffer.from(ev.line + '\n'));
+  }
+
+  // ---- Duplex ------------------------------------------------------------------------------
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.touch();
+    if (this.pump.write(chunk)) cb();
+    else if (this.pump.isDead) cb(this.engine.error ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'write after the connection closed'));
+    else this.pendingWriteCb = cb;
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    let ok = true;
+    for (const { chunk } of chunks) ok = this.pump.write(chunk);
+    if (ok) cb();
+    else if (this.pump.isDead) cb(this.engine.error ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'write after the connection closed'));
+    else this.pendingWriteCb = cb;
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.pump.end((err) => cb(err ?? null));
+  }
+
+  override _read(): void {
+    this.pump.resumeReading();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.clearIdleTimer();
+    this.pump.destroy(err ?? undefined);
+    cb(err);
+  }
+
+  // ---- node:tls members --------------------------------------------------------------------
+
+  getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> | null {
+    if (!this.secureEstablished) return null;
+    if (this.engine.disposed) return {};
+    const chain = this.engine.peerCertificates();
+    if (chain.length === 0) return {};
+    const out = chain.map((c) => ({ ...c }));
+    if (detailed) {
+      for (let i = 0; i < out.length; i++) {
+        const next = out[i + 1];
+        (out[i] as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate = next ?? out[i];
+      }
+    }
+    return out[0]!;
+  }
+
+  getCertificate(): Record<string, never> | null {
+    return this.secureEstablished ? {} : null;
+  }
+
+  getProtocol(): string | null {
+    return this.engine.disposed ? null : this.engine.protocol;
+  }
+
+  getCipher(): { name: string; standardName: string; version: string } | undefined {
+    if (this.engine.disposed) return undefined;
+    return this.engine.cipher ?? undefined;
+  }
+
+  getSession(): Buffer | undefined {
+    if (this.engine.disposed) return undefined;
+    const s = this.engine.session();
+    return s ? toBuffer(s) : undefined;
+  }
+
+  isSessionReused(): boolean {
+    return !this.engine.disposed && this.engine.sessionReused;
+  }
+
+  getEphemeralKeyInfo(): Record<string, never> | null {
+    return this.isServerSide ? null : {};
+  }
+
+  /** node:net's idle timeout: 'timeout' after ms without activity (0 disables). */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (cb) this.once('timeout', cb);
+    this._timeoutMs = ms;
+    this.touch();
+    return this;
+  }
+
+  setNoDelay(noDelay = true): this {
+    (this.rawSocket as Partial<Socket> | undefined)?.setNoDelay?.(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, delay = 0): this {
+    (this.rawSocket as Partial<Socket> | undefined)?.setKeepAlive?.(enable, delay);
+    return this;
+  }
+
+  ref(): this {
+    (this.rawSocket as Partial<Socket> | undefined)?.ref?.();
+    return this;
+  }
+
+  unref(): this {
+    (this.rawSocket as Partial<Socket> | undefined)?.unref?.();
+    return this;
+  }
+
+  address(): ReturnType<Socket['address']> | {} {
+    return (this.rawSocket as Partial<Socket> | undefined)?.address?.() ?? {};
+  }
+
+  get remoteAddress(): string | undefined { return (this.rawSocket as Partial<Socket> | undefined)?.remoteAddress; }
+  get remotePort(): number | undefined { return (this.rawSocket as Partial<Socket> | undefined)?.remotePort; }
+  get remoteFamily(): string | undefined { return (this.rawSocket as Partial<Socket> | undefined)?.remoteFamily; }
+  get localAddress(): string | undefined { return (this.rawSocket as Partial<Socket> | undefined)?.localAddress; }
+  get localPort(): number | undefined { return (this.rawSocket as Partial<Socket> | undefined)?.localPort; }
+  get connecting(): boolean { return !this.secureEstablished && !this.destroyed; }
+  get pending(): boolean { return !this.secureEstablished; }
+  get bytesWritten(): number { return this.pump.counters.values.bytesOut; }
+  get bytesRead(): number { return this.pump.counters.values.bytesIn; }
+  get readyState(): string {
+    if (this.destroyed) return 'closed';
+    if (!this.secureEstablished) return 'opening';
+    if (this.readableEnded) return this.writableEnded ? 'closed' : 'writeOnly';
+    return this.writableEnded ? 'readOnly' : 'open';
+  }
+  /** True once the handshake completed (node:tls's internal name, used by some libraries). */
+  get _secureEstablished(): boolean { return this.secureEstablished; }
+  get isServer(): boolean { return this.isServerSide; }
+
+  private touch(): void {
+    if (this._timeoutMs <= 0) { this.clearIdleTimer(); return; }
+    if (this._timeoutTimer) { this._timeoutTimer.refresh(); return; }
+    this._timeoutTimer = setTimeout(() => {
+      this._timeoutTimer = undefined;
+      if (!this.destroyed) this.emit('timeout');
+    }, this._timeoutMs);
+  }
+
+  private clearIdleTimer(): void {
+    if (this._timeoutTimer) { clearTimeout(this._timeoutTimer); this._timeoutTimer = undefined; }
+  }
+}
+
+function isIpLike(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}

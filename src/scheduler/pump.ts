@@ -1,0 +1,549 @@
+/**
+ * The pump: drives one TlsEngine over one Transport, from events only.
+ *
+ * Theory of operation
+ * -------------------
+ * A connection has up to four pending operations: the handshake, the head of the outbound
+ * plaintext queue (a write), reading, and closing (close_notify). Each remembers the readiness
+ * it is waiting for, as a value:
+ *   null        runnable now
+ *   'inbound'   mbedTLS said WANT_READ: it needs ciphertext from the peer
+ *   'drain'     mbedTLS said WANT_WRITE: the engine's outbound queue is at its limit, and can
+ *               only empty into the transport once the transport drains
+ * together with the readiness generation at the moment it blocked. Readiness only advances on
+ * events: bytes arrived (inbound generation + 1), outbound bytes moved from the engine to the
+ * transport (drain generation + 1). On every event the pump runs each operation whose awaited
+ * readiness advanced, hands outbound bytes to the transport, and stops when every operation
+ * waits on a readiness that has not changed. Nothing is retried on a timer or in a loop, so:
+ *   - a write blocked on WANT_READ is retried when bytes arrive, not only when the socket is
+ *     writable (the stalled-response bug this package exists to kill), and
+ *   - a connection stalled on WANT costs nothing until its peer does something.
+ * The number of engine calls is bounded by the number of readiness events plus the work done.
+ *
+ * Events: transport data / end / drain / close, application write / end / destroy / read
+ * resume, and one timer the connection owns (the handshake timeout).
+ *
+ * Writes made in the same tick coalesce: the queue is run once, a microtask after the first
+ * write (as cork/uncork), and runs of small chunks are packed into records of up to 16 KiB.
+ * Backpressure: `write()` reports whether the queue is below its high-water mark and the host
+ * is told (onQueueBelowHighWater) when it drops below again; the transport's own backpressure
+ * reaches mbedTLS as WANT_WRITE (the engine's outbound queue is bounded); inbound delivery is
+ * paused while the application is not reading.
+ */
+import type { TlsError } from '../errors/tls-error.js';
+import { TlsError as TlsErrorClass } from '../errors/tls-error.js';
+import type { EngineEvent, Step, TlsEngine } from '../engine/tls-engine.js';
+import type { TlsConfig } from '../engine/config.js';
+import { peekServerName } from '../engine/client-hello.js';
+import type { Transport } from '../transport/transport.js';
+import { Counters } from './counters.js';
+
+export type Readiness = 'inbound' | 'drain' | null;
+export type Awaiting = 'read' | 'write' | 'nothing';
+
+export interface PumpHost {
+  /** Handshake complete (and, for clients, the server verified or accepted). */
+  onSecure(): void;
+  /** Decrypted application data. Return false to stop reading until resumeReading(). */
+  onPlaintext(data: Uint8Array): boolean;
+  /** The peer will send no more data: close_notify, or end of stream. */
+  onPeerEnd(): void;
+  onEngineEvent(event: EngineEvent): void;
+  /** The queue fell below its high-water mark. */
+  onQueueBelowHighWater(): void;
+  /** The connection failed (sticky); the host should destroy itself with this error. */
+  onError(error: TlsError | Error): void;
+  /** The transport closed; the pump has released everything. */
+  onClose(error?: Error): void;
+}
+
+export interface PumpOptions {
+  highWaterMark?: number;
+  /** Milliseconds the handshake may take (0: no limit). */
+  handshakeTimeout?: number;
+  /** Server-wide counters this pump also adds to. */
+  parentCounters?: Counters;
+  /**
+   * Server: picks certificates for the client's SNI before the handshake goes on (node's
+   * SNICallback). The handshake waits, as one more readiness, until it settles.
+   */
+  sniResolver?: (servername: string | undefined) => Promise<TlsConfig | null | undefined>;
+}
+
+interface Op { waiting: Readiness; gen: number }
+
+interface QueuedChunk { data: Uint8Array; offset: number }
+
+/** Largest plaintext record: chunks are packed up to this size. */
+const RECORD = 16384;
+
+export class Pump {
+  readonly counters: Counters;
+  private readonly hwm: number;
+  private readonly queue: QueuedChunk[] = [];
+  private queued = 0;
+  private aboveHwm = false;
+  private inboundGen = 0;
+  private drainGen = 0;
+  private readonly hsOp: Op = { waiting: null, gen: 0 };
+  private readonly writeOp: Op = { waiting: null, gen: 0 };
+  private readonly readOp: Op = { waiting: null, gen: 0 };
+  private readonly closeOp: Op = { waiting: null, gen: 0 };
+  private secure = false;
+  private reading = true;
+  private closeRequested = false;
+  private closeSent = false;
+  private transportEnded = false;
+  private peerEndReported = false;
+  private transportFull = false;
+  private running = false;
+  private again = false;
+  private scheduled = false;
+  private dead = false;
+  private closed = false;
+  private failed = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private endCallbacks: Array<(err?: Error) => void> = [];
+  /** SNI resolution: 'peek' collecting the ClientHello, 'wait' for the resolver, 'done'. */
+  private sniState: 'peek' | 'wait' | 'done';
+  private sniBytes: Uint8Array[] = [];
+  private readonly sniResolver: PumpOptions['sniResolver'];
+
+  constructor(readonly engine: TlsEngine, readonly transport: Transport, private readonly host: PumpHost,
+    options: PumpOptions = {}) {
+    this.counters = new Counters(options.parentCounters);
+    this.sniResolver = options.sniResolver;
+    this.sniState = options.sniResolver && engine.isServer ? 'peek' : 'done';
+    this.hwm = options.highWaterMark ?? 64 * 1024;
+    const timeout = options.handshakeTimeout ?? 0;
+    if (timeout > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.counters.add('events');
+        this.fail(new TlsErrorClass('ERR_TLS_HANDSHAKE_TIMEOUT', 'peer', `TLS handshake timed out after ${timeout} ms`));
+      }, timeout);
+    }
+    transport.attach({
+      onData: (d) => this.onData(d),
+      onEnd: () => this.onEnd(),
+      onDrain: () => this.onDrain(),
+      onClose: (e) => this.onTransportClose(e),
+    });
+    // Clients speak first; servers have nothing to do until the ClientHello arrives, but
+    // running once is harmless (the handshake reports want-read without consuming anything).
+    this.schedule();
+  }
+
+  // ---- application side --------------------------------------------------------------------
+
+  /** Queues plaintext. Returns false when the queue is at or above its high-water mark. */
+  write(data: Uint8Array): boolean {
+    if (this.dead || this.closeRequested) return false;
+    if (data.length > 0) {
+      this.queue.push({ data, offset: 0 });
+      this.queued += data.length;
+      this.counters.setQueued(this.queued);
+      this.schedule();
+    }
+    if (this.queued >= this.hwm) this.aboveHwm = true;
+    return !this.aboveHwm;
+  }
+
+  /** After the queue is written: close_notify, then end of stream; `cb` once both are handed over. */
+  end(cb?: (err?: Error) => void): void {
+    if (cb) {
+      if (this.closeSent) { queueMicrotask(cb); return; }
+      if (this.dead) { queueMicrotask(() => cb(new TlsErrorClass('ERR_TLS_INVALID_STATE', 'local', 'connection destroyed before close_notify was sent'))); return; }
+      this.endCallbacks.push(cb);
+    }
+    if (this.dead || this.closeRequested) return;
+    this.closeRequested = true;
+    this.schedule();
+  }
+
+  pauseReading(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    this.transport.pause();
+  }
+
+  resumeReading(): void {
+    if (this.reading || this.dead) return;
+    this.reading = true;
+    this.transport.resume();
+    this.counters.add('events');
+    this.schedule();
+  }
+
+  /** Tears everything down now: transport destroyed, engine freed, timer cleared. */
+  destroy(error?: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.clearTimer();
+    this.queue.length = 0;
+    this.queued = 0;
+    this.counters.setQueued(0);
+    this.transport.destroy(error);
+  }
+
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  get isSecure(): boolean {
+    return this.secure;
+  }
+
+  get isDead(): boolean {
+    return this.dead;
+  }
+
+  /** What each pending operation waits for (for status displays and tests). */
+  waiting(): { handshake: Readiness | 'done'; write: Readiness | 'idle'; read: Readiness | 'paused'; close: Readiness | 'idle' | 'done' } {
+    return {
+      handshake: this.secure ? 'done' : this.hsOp.waiting,
+      write: this.queue.length > 0 || this.engine.disposed === false && !this.dead && this.engine.hasPendingWrite ? this.writeOp.waiting : 'idle',
+      read: this.reading ? this.readOp.waiting : 'paused',
+      close: this.closeSent ? 'done' : this.closeRequested ? this.closeOp.waiting : 'idle',
+    };
+  }
+
+  /** One word for what the connection waits on: 'read', 'write' or 'nothing'. */
+  awaiting(): Awaiting {
+    if (this.dead) return 'nothing';
+    const w = this.waiting();
+    const all = [w.handshake, w.write, w.close];
+    if (all.includes('drain') || this.transportFull) return 'write';
+    if (all.includes('inbound')) return 'read';
+    return 'nothing';
+  }
+
+  // ---- transport events ------------------------------------------------------------------------
+
+  private onData(data: Uint8Array): void {
+    if (this.dead) return;
+    this.counters.add('events');
+    this.counters.add('bytesIn', data.length);
+    if (this.failed) return; // a failed engine consumes no more input
+    this.engine.feed(data);
+    this.inboundGen++;
+    if (this.sniState === 'peek') this.peekSni(data);
+    this.run();
+  }
+
+  private peekSni(data: Uint8Array): void {
+    this.sniBytes.push(data);
+    const all = concat(this.sniBytes);
+    const peek = peekServerName(all);
+    if (peek.status === 'incomplete') return;
+    // Malformed hellos go to mbedTLS, which rejects them with the proper alert.
+    this.sniBytes = [];
+    this.sniState = 'wait';
+    const name = peek.status === 'ok' ? peek.servername : undefined;
+    Promise.resolve()
+      .then(() => this.sniResolver!(name))
+      .then((cfg) => {
+        if (this.dead) return;
+        if (cfg) this.engine.useCertificates(cfg);
+        this.sniState = 'done';
+        this.counters.add('events');
+        this.run();
+      }, (err: unknown) => {
+        if (this.dead) return;
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+      });
+  }
+
+  private onEnd(): void {
+    if (this.dead) return;
+    this.counters.add('events');
+    this.transportEnded = true;
+    this.engine.feedEnd();
+    this.inboundGen++;
+    this.run();
+  }
+
+  private onDrain(): void {
+    if (this.dead) return;
+    this.counters.add('events');
+    this.transportFull = false;
+    this.run();
+  }
+
+  private onTransportClose(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.dead = true;
+    this.clearTimer();
+    this.engine.dispose();
+    this.settleEnd(new TlsErrorClass('ERR_TLS_INVALID_STATE', 'local', 'connection closed before close_notify was sent'));
+    this.host.onClose(error);
+  }
+
+  // ---- the run loop ------------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.scheduled || this.dead) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.counters.add('events');
+      this.run();
+    });
+  }
+
+  private runnable(op: Op): boolean {
+    if (op.waiting === null) return true;
+    return op.waiting === 'inbound' ? this.inboundGen > op.gen : this.drainGen > op.gen;
+  }
+
+  private block(op: Op, step: Step): void {
+    if (step === 'want-read') {
+      op.waiting = 'inbound';
+      op.gen = this.inboundGen;
+      this.counters.add('wantRead');
+    } else if (step === 'want-write') {
+      op.waiting = 'drain';
+      op.gen = this.drainGen;
+      this.counters.add('wantWrite');
+    }
+  }
+
+  private unblock(op: Op): void {
+    if (op.waiting !== null) this.counters.add('retries');
+    op.waiting = null;
+  }
+
+  private run(): void {
+    if (this.running) { this.again = true; return; }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        let progress = true;
+        while (progress && !this.dead && !this.failed) {
+          progress = this.flushOut();
+          if (!this.secure && this.sniState === 'done') progress = this.stepHandshake() || progress;
+          if (this.secure) {
+            progress = this.stepWrite() || progress;
+            progress = this.stepRead() || progress;
+            progress = this.stepClose() || progress;
+          }
+          progress = this.flushOut() || progress;
+        }
+      } while (this.again && !this.dead);
+      if (!this.dead && !this.failed) this.afterRun();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private afterRun(): void {
+    if (this.aboveHwm && this.queued < this.hwm) {
+      this.aboveHwm = false;
+      this.host.onQueueBelowHighWater();
+    }
+    if (this.transportEnded && !this.peerEndReported && this.secure && this.engine.inboundLength === 0) {
+      // End of stream without close_notify: the readable side ends as node:tls reports it.
+      this.reportPeerEnd();
+    }
+    if (this.secure && this.queue.length === 0 && this.engine.outboundLength === 0 && this.engine.inboundLength === 0) {
+      if (this.engine.park()) this.counters.add('parks');
+    }
+  }
+
+  /** Engine outbound ciphertext → transport, while the transport accepts it. */
+  private flushOut(): boolean {
+    if (this.dead) return false;
+    let moved = false;
+    while (!this.transportFull) {
+      const out = this.engine.takeOutbound();
+      if (out === null) break;
+      moved = true;
+      this.counters.add('bytesOut', out.length);
+      if (!this.transport.write(out)) this.transportFull = true;
+    }
+    if (moved) this.drainGen++;
+    if (this.engine.error && !this.failed) this.fail(this.engine.error);
+    return moved;
+  }
+
+  private stepHandshake(): boolean {
+    if (!this.runnable(this.hsOp)) return false;
+    this.unblock(this.hsOp);
+    this.counters.add('ops');
+    const step = this.engine.handshake();
+    this.collectEvents();
+    if (step === 'done') {
+      this.secure = true;
+      this.clearTimer();
+      this.flushOut();
+      this.host.onSecure();
+      return true;
+    }
+    if (step === 'failed' || step === 'closed') {
+      this.flushOut();
+      this.fail(this.engine.error ?? new TlsErrorClass('ERR_TLS_HANDSHAKE_EOF', 'peer', 'connection closed during the handshake'));
+      return false;
+    }
+    this.block(this.hsOp, step);
+    return false;
+  }
+
+  private stepWrite(): boolean {
+    if ((this.queue.length === 0 && !this.engine.hasPendingWrite) || !this.runnable(this.writeOp)) return false;
+    this.unblock(this.writeOp);
+    let progress = false;
+    if (this.engine.hasPendingWrite) {
+      this.counters.add('ops');
+      const step = this.engine.flush();
+      if (step !== 'done') return this.writeBlocked(step);
+      progress = true;
+    }
+    while (this.queue.length > 0) {
+      const record = this.nextRecord();
+      this.counters.add('ops');
+      const { step, written } = this.engine.write(record);
+      if (written > 0) {
+        this.dequeue(written);
+        this.counters.add('plainOut', written);
+        progress = true;
+      }
+      if (step !== 'done') return this.writeBlocked(step) || progress;
+      this.flushOut();
+      if (this.transportFull) {
+        // Keep queued plaintext in the queue (where backpressure is visible) rather than
+        // encrypting ahead into the engine; resume on the next drain.
+        this.writeOp.waiting = 'drain';
+        this.writeOp.gen = this.drainGen;
+        break;
+      }
+    }
+    return progress;
+  }
+
+  private writeBlocked(step: Step): boolean {
+    if (step === 'failed' || step === 'closed') {
+      this.fail(this.engine.error ?? new TlsErrorClass('ERR_TLS_INVALID_STATE', 'local', 'write after close'));
+      return false;
+    }
+    this.block(this.writeOp, step);
+    return false;
+  }
+
+  /** Packs queued chunks into one record-sized buffer (or returns the head chunk as is). */
+  private nextRecord(): Uint8Array {
+    const head = this.queue[0]!;
+    const headRest = head.data.length - head.offset;
+    if (headRest >= RECORD || this.queue.length === 1) return head.data.subarray(head.offset, head.offset + RECORD);
+    const size = Math.min(RECORD, this.queued);
+    const out = new Uint8Array(size);
+    let filled = 0;
+    for (const c of this.queue) {
+      const n = Math.min(c.data.length - c.offset, size - filled);
+      out.set(c.data.subarray(c.offset, c.offset + n), filled);
+      filled += n;
+      if (filled === size) break;
+    }
+    return out;
+  }
+
+  private dequeue(n: number): void {
+    this.queued -= n;
+    this.counters.setQueued(this.queued);
+    while (n > 0) {
+      const head = this.queue[0]!;
+      const rest = head.data.length - head.offset;
+      if (n >= rest) { this.queue.shift(); n -= rest; } else { head.offset += n; n = 0; }
+    }
+  }
+
+  private stepRead(): boolean {
+    if (!this.reading || this.peerEndReported || !this.runnable(this.readOp)) return false;
+    this.unblock(this.readOp);
+    let progress = false;
+    for (;;) {
+      this.counters.add('ops');
+      const { step, data } = this.engine.read();
+      this.collectEvents();
+      if (step === 'done' && data) {
+        progress = true;
+        this.counters.add('plainIn', data.length);
+        if (!this.host.onPlaintext(data)) {
+          this.pauseReading();
+          return true;
+        }
+        if (this.dead) return true;
+        continue;
+      }
+      if (step === 'closed') {
+        this.reportPeerEnd();
+        return true;
+      }
+      if (step === 'failed') {
+        this.fail(this.engine.error!);
+        return progress;
+      }
+      this.block(this.readOp, step);
+      return progress;
+    }
+  }
+
+  private stepClose(): boolean {
+    if (!this.closeRequested || this.closeSent || this.queue.length > 0 || this.engine.hasPendingWrite || !this.runnable(this.closeOp)) return false;
+    this.unblock(this.closeOp);
+    this.counters.add('ops');
+    const step = this.engine.close();
+    if (step === 'done') {
+      this.closeSent = true;
+      this.flushOut();
+      this.transport.end();
+      this.settleEnd();
+      return true;
+    }
+    if (step === 'failed') { this.fail(this.engine.error!); return false; }
+    this.block(this.closeOp, step);
+    return false;
+  }
+
+  private reportPeerEnd(): void {
+    if (this.peerEndReported) return;
+    this.peerEndReported = true;
+    this.host.onPeerEnd();
+  }
+
+  private collectEvents(): void {
+    for (const ev of this.engine.takeEvents()) this.host.onEngineEvent(ev);
+  }
+
+  private fail(error: TlsError | Error): void {
+    if (this.failed || this.dead) return;
+    this.failed = true;
+    this.clearTimer();
+    this.counters.add('failures');
+    // Send what the engine queued (e.g. its fatal alert) before the host tears down.
+    if (!this.engine.disposed) {
+      let out: Uint8Array | null;
+      while ((out = this.engine.takeOutbound()) !== null) this.transport.write(out);
+    }
+    this.host.onError(error);
+  }
+
+  private settleEnd(err?: Error): void {
+    const cbs = this.endCallbacks;
+    this.endCallbacks = [];
+    for (const cb of cbs) cb(err);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * A transport over a node-style Duplex (net.Socket, or any Duplex a user hands us). It takes
+ * the stream object it is given and imports nothing from node:*, so browser bundles can carry it.
+ */
+import type { Transport, TransportHandlers } from './transport.js';
+
+/** The part of a node Duplex this transport uses. */
+export interface DuplexLike {
+  write(chunk: Uint8Array): boolean;
+  end(): unknown;
+  destroy(error?: Error): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  readonly destroyed?: boolean;
+  readonly writableNeedDrain?: boolean;
+  readonly writableEnded?: boolean;
+}
+
+export class StreamTransport implements Transport {
+  private handlers: TransportHandlers | null = null;
+  private closed = false;
+  private full = false;
+  private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
+
+  constructor(readonly stream: DuplexLike) {}
+
+  attach(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+    const on = (event: string, fn: (...args: any[]) => void) => {
+      this.listeners.push([event, fn]);
+      this.stream.on(event, fn);
+    };
+    on('data', (chunk: Uint8Array | string) => {
+      handlers.onData(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
+    });
+    on('end', () => handlers.onEnd());
+    on('drain', () => { this.full = false; handlers.onDrain(); });
+    // 'error' is always followed by 'close' on node streams; remember it for onClose.
+    let error: Error | undefined;
+    on('error', (e: Error) => { error = e; });
+    on('close', () => this.finish(error));
+    if (this.stream.destroyed) queueMicrotask(() => this.finish(error));
+  }
+
+  get needDrain(): boolean {
+    return this.full;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.closed || this.stream.destroyed || this.stream.writableEnded) return false;
+    const ok = this.stream.write(data);
+    if (!ok) this.full = true;
+    return ok;
+  }
+
+  end(): void {
+    if (!this.closed && !this.stream.writableEnded) this.stream.end();
+  }
+
+  destroy(error?: Error): void {
+    if (this.stream.destroyed) { this.finish(error); return; }
+    this.stream.destroy(error);
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  private finish(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [event, fn] of this.listeners) this.stream.removeListener(event, fn);
+    // Keep swallowing late errors from the raw stream: the TLS layer reports them.
+    this.stream.on('error', () => {});
+    this.handlers?.onClose(error);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The byte transport under a TLS connection: anything that can carry ciphertext both ways
+ * (a node socket, an in-memory pipe, a WebSocket, a scripted fault injector).
+ *
+ * The contract is node-stream-like and event-driven, so the scheduler never has to poll:
+ * - write() returns false when the transport's buffer is full; `onDrain` fires when it is not.
+ * - pause()/resume() stop and restart inbound delivery (inbound backpressure).
+ * - `onData` delivers inbound bytes, `onEnd` the peer's end of stream (FIN), `onClose` the end
+ *   of the transport (with the error that caused it, if any).
+ */
+export interface TransportHandlers {
+  onData(data: Uint8Array): void;
+  onEnd(): void;
+  onDrain(): void;
+  onClose(error?: Error): void;
+}
+
+export interface Transport {
+  /** Installs the handlers; called once by the owner before any I/O. */
+  attach(handlers: TransportHandlers): void;
+  /** Sends bytes; false means "full: wait for onDrain before writing more". */
+  write(data: Uint8Array): boolean;
+  /** Half-closes the sending side (FIN) after everything written so far. */
+  end(): void;
+  /** Tears the transport down now. */
+  destroy(error?: Error): void;
+  pause(): void;
+  resume(): void;
+  /** True while write() would report the transport as full. */
+  readonly needDrain: boolean;
+}

@@ -1,0 +1,118 @@
+/*
+ * mbedTLS configuration for mbedtls-wasm (wasm32, emscripten STANDALONE_WASM reactor).
+ *
+ * Written for this target rather than trimmed from the default config: everything here is a
+ * deliberate choice, and anything absent is absent on purpose (no filesystem, threads, sockets,
+ * timing module, renegotiation, CBC suites, DHE, static RSA key exchange).
+ *
+ * Platform glue lives in wasm/shim.c: time, entropy and the allocator are supplied by the shim
+ * (and, through it, by imported JS functions), never by libc.
+ */
+#ifndef TLSW_MBEDTLS_CONFIG_H
+#define TLSW_MBEDTLS_CONFIG_H
+
+/* ---- platform ------------------------------------------------------------------------------ */
+
+/* emscripten 3.1.6 has a 32-bit time_t, which wraps in 2038 and cannot express certificate
+ * validity far in the future. mbedtls_time_t is 64-bit here and both clocks come from JS. */
+#define MBEDTLS_HAVE_TIME
+#define MBEDTLS_HAVE_TIME_DATE
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_TIME_TYPE_MACRO long long
+#define MBEDTLS_PLATFORM_TIME_MACRO tlsw_time
+#define MBEDTLS_PLATFORM_MS_TIME_ALT     /* mbedtls_ms_time(): wall clock, drives TLS 1.3 ticket age */
+#define MBEDTLS_PLATFORM_GMTIME_R_ALT    /* 64-bit civil-from-days conversion in the shim */
+/* Allocation goes through counting wrappers installed at start-up with
+ * mbedtls_platform_set_calloc_free(), so tests can prove the heap returns to its baseline. */
+#define MBEDTLS_PLATFORM_MEMORY
+
+/* No /dev/urandom in a standalone module: PSA draws from an imported crypto.getRandomValues. */
+#define MBEDTLS_NO_PLATFORM_ENTROPY
+#define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
+
+/* ---- crypto primitives --------------------------------------------------------------------- */
+#define MBEDTLS_AES_C
+#define MBEDTLS_AES_ROM_TABLES           /* static tables: no start-up generation, data segment */
+#define MBEDTLS_GCM_C
+#define MBEDTLS_CHACHA20_C
+#define MBEDTLS_POLY1305_C
+#define MBEDTLS_CHACHAPOLY_C
+#define MBEDTLS_CIPHER_C
+#define MBEDTLS_CIPHER_MODE_CBC          /* encrypted PEM / PKCS#8 keys only; no CBC suites */
+#define MBEDTLS_CIPHER_PADDING_PKCS7
+#define MBEDTLS_MD_C
+#define MBEDTLS_MD5_C                    /* legacy "Proc-Type: 4,ENCRYPTED" PEM key derivation */
+#define MBEDTLS_SHA1_C                   /* PBKDF2-HMAC-SHA1 keys, key identifiers */
+#define MBEDTLS_SHA224_C
+#define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA384_C
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_HKDF_C                   /* the switch that enables PSA HKDF for TLS 1.3 */
+
+#define MBEDTLS_BIGNUM_C
+#define MBEDTLS_ECP_C
+#define MBEDTLS_ECP_NIST_OPTIM
+#define MBEDTLS_ECP_DP_SECP256R1_ENABLED
+#define MBEDTLS_ECP_DP_SECP384R1_ENABLED
+#define MBEDTLS_ECP_DP_CURVE25519_ENABLED
+#define MBEDTLS_ECDH_C
+#define MBEDTLS_ECDSA_C
+#define MBEDTLS_RSA_C
+#define MBEDTLS_PKCS1_V15
+#define MBEDTLS_PKCS1_V21                /* RSA-PSS: required for RSA certificates in TLS 1.3 */
+
+#define MBEDTLS_ASN1_PARSE_C
+#define MBEDTLS_ASN1_WRITE_C
+#define MBEDTLS_OID_C
+#define MBEDTLS_BASE64_C
+#define MBEDTLS_PEM_PARSE_C
+#define MBEDTLS_PEM_WRITE_C
+#define MBEDTLS_PK_C
+#define MBEDTLS_PK_PARSE_C
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_PKCS5_C                  /* PBES2 encrypted PKCS#8 keys */
+
+/* PSA: TLS 1.3 runs on it. A dynamic key store: a fixed one has 32 slots and fails from the
+ * 4th live TLS 1.3 connection with misleading errors. */
+#define MBEDTLS_PSA_CRYPTO_C
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
+
+/* ---- X.509 --------------------------------------------------------------------------------- */
+#define MBEDTLS_X509_USE_C
+#define MBEDTLS_X509_CRT_PARSE_C
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT
+#define MBEDTLS_X509_CREATE_C
+#define MBEDTLS_X509_CRT_WRITE_C         /* generateSelfSigned() */
+
+/* ---- TLS ----------------------------------------------------------------------------------- */
+#define MBEDTLS_SSL_TLS_C
+#define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_SRV_C
+#define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_SSL_PROTO_TLS1_3
+#define MBEDTLS_SSL_TLS1_3_COMPATIBILITY_MODE
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ENABLED
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL_ENABLED
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
+#define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION
+#define MBEDTLS_SSL_ALPN
+#define MBEDTLS_SSL_SESSION_TICKETS
+#define MBEDTLS_SSL_TICKET_C
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE /* getPeerCertificate(); TLS 1.3 requires it */
+#define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+/* Renegotiation is compiled out: a peer's HelloRequest / renegotiation ClientHello is refused
+ * with a no_renegotiation alert by mbedTLS. */
+
+/* Error strings for TlsError.message (mbedtls_strerror). */
+#define MBEDTLS_ERROR_C
+
+/* ---- prototypes for the platform macros above (implemented in wasm/shim.c) ------------------- */
+#if !defined(__ASSEMBLER__)
+long long tlsw_time(long long *t);
+#endif
+
+#endif /* TLSW_MBEDTLS_CONFIG_H */
