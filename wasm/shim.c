@@ -762,8 +762,14 @@ static int conn_can_park(const tlsw_conn *c)
     const mbedtls_ssl_context *s = &c->ssl;
     return !c->parked && s->in_buf != NULL && s->out_buf != NULL &&
            mbedtls_ssl_is_handshake_over((mbedtls_ssl_context *) s) &&
-           s->in_left == 0 && s->in_msglen == 0 && s->in_offt == NULL && s->in_hslen == 0 &&
-           s->out_left == 0 && s->out_msglen == 0 && s->keep_current_message == 0 &&
+           /* no raw input buffered, no unread application data */
+           s->in_left == 0 && s->in_offt == NULL && s->keep_current_message == 0 &&
+           /* the current message, if any, is a whole record about to be discarded: the next
+            * read only resets the lengths and does not look at the content */
+           (s->in_msglen == 0 || s->in_msglen == s->in_hslen) &&
+           /* no encrypted output waiting (out_msglen is not reset after sending; out_left is
+            * what mbedTLS uses to know a record is still pending) */
+           s->out_left == 0 &&
            (size_t) (s->in_msg - s->in_buf) <= PARK_PREFIX &&
            (size_t) (s->out_msg - s->out_buf) <= PARK_PREFIX;
 }
@@ -1153,4 +1159,60 @@ out:
     mbedtls_x509write_crt_free(&crt);
     mbedtls_pk_free(&key);
     return ret;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Benchmark support: the engine's work with no engine around it (bench/ compares the two).
+ * Records move between two connections' queues inside wasm; no JS runs per record.
+ * ------------------------------------------------------------------------------------------- */
+
+static int bench_move(tlsw_conn *from, tlsw_conn *to)
+{
+    size_t n = bq_len(&from->out);
+    if (n == 0) return 0;
+    uint8_t *dst = bq_reserve(&to->in, n);
+    if (dst == NULL) return TLSW_ERR_ALLOC;
+    memcpy(dst, from->out.buf + from->out.start, n);
+    to->in.end += n;
+    bq_consume(&from->out, n);
+    return (int) n;
+}
+
+/* Runs a client/server handshake to completion. 0 on success. */
+TLSW_API int tlsw_bench_handshake(tlsw_conn *c, tlsw_conn *s)
+{
+    for (int i = 0; i < 64; i++) {
+        int rc = tlsw_conn_handshake(c);
+        if (rc != 0 && rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) return rc;
+        int a = bench_move(c, s);
+        int rs = tlsw_conn_handshake(s);
+        if (rs != 0 && rs != MBEDTLS_ERR_SSL_WANT_READ && rs != MBEDTLS_ERR_SSL_WANT_WRITE) return rs;
+        int b = bench_move(s, c);
+        if (a < 0 || b < 0) return TLSW_ERR_ALLOC;
+        if (rc == 0 && rs == 0 && a == 0 && b == 0) return 0;
+    }
+    return TLSW_ERR_STATE;
+}
+
+/* Sends `total` bytes from `from` to `to` in writes of `chunk` bytes from `buf`, reading them
+ * into `rbuf` (rlen bytes); returns the number of plaintext bytes received, or an error. */
+TLSW_API long tlsw_bench_transfer(tlsw_conn *from, tlsw_conn *to, const uint8_t *buf, size_t chunk,
+                                  long total, uint8_t *rbuf, size_t rlen)
+{
+    long sent = 0, got = 0;
+    while (sent < total) {
+        size_t n = chunk;
+        if ((long) n > total - sent) n = (size_t) (total - sent);
+        int w = tlsw_conn_write(from, buf, n);
+        if (w < 0 && w != MBEDTLS_ERR_SSL_WANT_WRITE) return w;
+        if (w > 0) sent += w;
+        if (bench_move(from, to) < 0) return TLSW_ERR_ALLOC;
+        for (;;) {
+            int r = tlsw_conn_read(to, rbuf, rlen);
+            if (r > 0) { got += r; continue; }
+            if (r == MBEDTLS_ERR_SSL_WANT_READ) break;
+            return r;
+        }
+    }
+    return got;
 }

@@ -94,6 +94,11 @@ export interface TlswExports {
   tlsw_conn_session_save(conn: ConnPtr): number;
   tlsw_conn_session_load(conn: ConnPtr, buf: BytePtr, len: number): number;
 
+  // benchmark support (bench/): the same work with no engine around it
+  tlsw_bench_handshake(client: ConnPtr, server: ConnPtr): number;
+  tlsw_bench_transfer(from: ConnPtr, to: ConnPtr, buf: BytePtr, chunk: number, total: number,
+    rbuf: BytePtr, rlen: number): number;
+
   // x509
   tlsw_x509_selfsigned(subject: CStrPtr, names: BytePtr, n: number, notBefore: CStrPtr,
     notAfter: CStrPtr): number;
@@ -120,6 +125,7 @@ export const FFI_FUNCTIONS = [
   'tlsw_conn_max_payload', 'tlsw_conn_alpn', 'tlsw_conn_sni', 'tlsw_conn_verify_result',
   'tlsw_conn_peer_cert_count', 'tlsw_conn_peer_cert_ptr', 'tlsw_conn_peer_cert_len',
   'tlsw_conn_session_save', 'tlsw_conn_session_load',
+  'tlsw_bench_handshake', 'tlsw_bench_transfer',
   'tlsw_x509_selfsigned',
 ] as const;
 
