@@ -1103,7 +1103,8 @@ TLSW_API int tlsw_x509_selfsigned(const char *subject, const char *names, int n,
             sans[i].node.san.unstructured_name.p = (unsigned char *) p;
             sans[i].node.san.unstructured_name.len = strlen(p);
         }
-        sans[i].next = (i + 1 < n) ? &sans[i + 1] : NULL;
+        /* mbedTLS writes the list back to front: link it in reverse to keep the caller's order */
+        sans[i].next = (i > 0) ? &sans[i - 1] : NULL;
         p += strlen(p) + 1;
     }
 
@@ -1129,7 +1130,7 @@ TLSW_API int tlsw_x509_selfsigned(const char *subject, const char *names, int n,
     if ((ret = mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0) goto out;
     if ((ret = mbedtls_x509write_crt_set_subject_key_identifier(&crt)) != 0) goto out;
     if (sans != NULL &&
-        (ret = mbedtls_x509write_crt_set_subject_alternative_name(&crt, sans)) != 0) goto out;
+        (ret = mbedtls_x509write_crt_set_subject_alternative_name(&crt, &sans[n - 1])) != 0) goto out;
     {
         /* extendedKeyUsage = serverAuth, clientAuth */
         mbedtls_asn1_sequence eku[2];
