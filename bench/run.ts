@@ -27,3 +27,8 @@ const engineRows = await runEngineBench(quick);
 print('In-process (engine): ours = TlsEngine pair, raw = same records through mbedTLS inside wasm, node = node:tls over an in-memory duplex pair', engineRows);
 const overhead = engineRows.filter((r) => r.raw).map((r) => `${r.label.split(' (')[0]}: ${((1 - r.ours / r.raw!) * 100).toFixed(1)}%`);
 console.log(`\nengine overhead over raw mbedTLS (target <= 15%):\n  ${overhead.join('\n  ')}`);
+
+const { runLoopbackBench } = await import('./loopback.js');
+const loopRows = await runLoopbackBench(quick);
+print('Loopback (separate processes): ours = our client → our server, node = node:tls → node:tls', loopRows);
+console.log('\ntargets: handshakes >= 0.40x, bulk >= 0.50x, stall CPU <= 50 ms, memory per connection <= node:tls');
