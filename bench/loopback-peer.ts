@@ -5,7 +5,7 @@
  * Commands and results travel over the fork IPC channel.
  */
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { TLSSocket as Socket } from 'node:tls';
 import nodeTls from 'node:tls';
 import * as ours from '../src/node/index.js';
 

@@ -312,14 +312,74 @@ export function readNull(el: DerElement): null {
   return null;
 }
 
-/** BIT STRING → its bits (a view) and the count of unused bits in the last octet. */
+/**
+ * BIT STRING → its octets and the count of unused bits in the last octet. Unused bits are
+ * cleared (as OpenSSL does); the result is a view when they already were, else a copy.
+ */
 export function readBitString(el: DerElement): { bytes: Uint8Array; unusedBits: number } {
   const v = primitive(el, 'BIT STRING');
   if (v.length === 0) fail('empty BIT STRING', el.offset);
   const unusedBits = v[0];
   if (unusedBits > 7) fail('BIT STRING with more than 7 unused bits', el.offset);
   if (v.length === 1 && unusedBits !== 0) fail('empty BIT STRING with unused bits', el.offset);
-  return { bytes: v.subarray(1), unusedBits };
+  let bytes = v.subarray(1);
+  const mask = (1 << unusedBits) - 1;
+  if (unusedBits !== 0 && (bytes[bytes.length - 1] & mask) !== 0) {
+    bytes = bytes.slice();
+    bytes[bytes.length - 1] &= ~mask & 0xff;
+  }
+  return { bytes, unusedBits };
+}
+
+/**
+ * Checks the encoding of an element whose type is ANY (e.g. AlgorithmIdentifier parameters) the
+ * way OpenSSL does when it stores one: universal types other than SEQUENCE/SET must be
+ * primitive, and BOOLEAN, NULL, INTEGER, ENUMERATED, OBJECT IDENTIFIER and BIT STRING contents
+ * must be well formed. Contents of SEQUENCE/SET and of non-universal tags are not examined.
+ */
+export function checkAny(el: DerElement): void {
+  if (el.cls !== CLASS_UNIVERSAL) return;
+  const t = el.tagNumber;
+  if (t === 16 || t === 17) {
+    if (!el.constructed) fail(`${t === 16 ? 'SEQUENCE' : 'SET'} must be constructed`, el.offset);
+    return;
+  }
+  if (el.constructed) fail(`constructed encoding of universal type ${t}`, el.offset);
+  switch (t) {
+    case 0: fail('universal tag 0 is reserved', el.offset); break;
+    case 1: readBoolean(el); break;
+    case 2: case 10: integerBytes(el); break;
+    case 3: readBitString(el); break;
+    case 5: readNull(el); break;
+    case 6: readOid(el); break;
+  }
+}
+
+/** Encodes one element (definite, minimal length). */
+export function encodeTlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const len: number[] = [];
+  if (n < 0x80) {
+    len.push(n);
+  } else {
+    for (let m = n; m > 0; m = Math.floor(m / 256)) len.unshift(m & 0xff);
+    len.unshift(0x80 | len.length);
+  }
+  const out = new Uint8Array(1 + len.length + n);
+  out[0] = tag;
+  out.set(len, 1);
+  let o = 1 + len.length;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** Encodes a non-negative INTEGER from its big-endian magnitude (leading zeros dropped). */
+export function encodeUnsignedInteger(mag: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < mag.length - 1 && mag[i] === 0) i++;
+  const m = mag.length === 0 ? new Uint8Array(1) : mag.subarray(i);
+  return (m[0] & 0x80) !== 0 ? encodeTlv(TAG.INTEGER, new Uint8Array(1), m) : encodeTlv(TAG.INTEGER, m);
 }
 
 /** OBJECT IDENTIFIER → dotted decimal string, e.g. "2.5.4.3". */

@@ -5,9 +5,9 @@
  * Browser-safe: no node:* imports, no Buffer. Hashes are supplied by the caller.
  */
 import {
-  DerReader, TAG, bytesEqual, children, oidToString, parseDer, readBitString,
-  readBoolean, readIntegerHex, readLatin1, readOid, readSmallInteger, readString, readTimeDetails,
-  readUnsignedInteger, toHex, type DerElement, type DerTime,
+  DerReader, TAG, bytesEqual, checkAny, children, encodeTlv, encodeUnsignedInteger, oidToString,
+  parseDer, readBitString, readBoolean, readIntegerHex, readLatin1, readOid, readSmallInteger,
+  readString, readTimeDetails, toHex, type DerElement, type DerTime,
 } from './der.js';
 
 /** A distinguished name as node reports it: short name → value, or values when repeated. */
@@ -224,7 +224,8 @@ function parseName(el: DerElement, what: string): NameAttribute[] {
       const short = ATTRIBUTE_NAMES[oid];
       let text: string | undefined;
       if (NAME_STRING_TAGS.has(value.tag)) text = readString(value);
-      else if (value.tag !== TAG.BIT_STRING && value.tag !== TAG.SEQUENCE) {
+      else if (value.tag === TAG.BIT_STRING) readBitString(value);
+      else if (value.tag !== TAG.SEQUENCE) {
         fail(`${what}: unsupported attribute value type 0x${value.tag.toString(16)}`);
       }
       attrs.push({ oid, key: short ?? oid, known: short !== undefined, value, text, rdn: i });
@@ -445,6 +446,80 @@ function parseInfoAccess(value: Uint8Array): Record<string, string[]> {
   return out;
 }
 
+/** GeneralNames contents (a SEQUENCE OF GeneralName, possibly implicitly tagged): validated only. */
+function checkGeneralNames(el: DerElement): void {
+  const acc = emptyGeneralNames();
+  for (const gn of children(el)) generalName(gn, acc);
+}
+
+/**
+ * Extensions OpenSSL decodes when it caches a certificate's extensions; one that does not decode
+ * marks the certificate invalid there. We reject such a certificate outright.
+ */
+function checkOtherExtension(oid: string, value: Uint8Array): void {
+  switch (oid) {
+    case '2.5.29.14': { // subjectKeyIdentifier
+      const el = parseDer(value, TAG.OCTET_STRING, 'subjectKeyIdentifier');
+      if (el.constructed) fail('constructed subjectKeyIdentifier');
+      break;
+    }
+    case '2.5.29.35': { // authorityKeyIdentifier
+      const r = DerReader.of(parseDer(value, TAG.SEQUENCE, 'authorityKeyIdentifier'));
+      r.optional(0x80);
+      const issuer = r.optional(0xa1);
+      if (issuer) checkGeneralNames(issuer);
+      const serial = r.optional(0x82);
+      if (serial) readIntegerHex({ ...serial, tag: TAG.INTEGER });
+      r.finish('authorityKeyIdentifier');
+      break;
+    }
+    case '2.5.29.30': { // nameConstraints
+      const r = DerReader.of(parseDer(value, TAG.SEQUENCE, 'nameConstraints'));
+      for (const tag of [0xa0, 0xa1]) {
+        const subtrees = r.optional(tag);
+        if (!subtrees) continue;
+        for (const st of children(subtrees)) {
+          if (st.tag !== TAG.SEQUENCE) fail('GeneralSubtree is not a SEQUENCE');
+          const sr = DerReader.of(st);
+          generalName(sr.read(), emptyGeneralNames());
+          const min = sr.optional(0x80);
+          if (min) readIntegerHex({ ...min, tag: TAG.INTEGER });
+          const max = sr.optional(0x81);
+          if (max) readIntegerHex({ ...max, tag: TAG.INTEGER });
+          sr.finish('GeneralSubtree');
+        }
+      }
+      r.finish('nameConstraints');
+      break;
+    }
+    case '2.5.29.31': { // cRLDistributionPoints (OpenSSL does not decode freshestCRL here)
+      for (const dp of children(parseDer(value, TAG.SEQUENCE, 'CRL distribution points'))) {
+        if (dp.tag !== TAG.SEQUENCE) fail('DistributionPoint is not a SEQUENCE');
+        const r = DerReader.of(dp);
+        const name = r.optional(0xa0);
+        if (name) {
+          const choice = parseDer(name.value, undefined, 'DistributionPointName');
+          if (choice.tag === 0xa0) checkGeneralNames(choice);
+          else if (choice.tag === 0xa1) {
+            const rdn = encodeTlv(TAG.SEQUENCE, encodeTlv(TAG.SET, choice.value));
+            parseName(parseDer(rdn, TAG.SEQUENCE), 'nameRelativeToCRLIssuer');
+          }
+          else fail('unknown DistributionPointName');
+        }
+        const reasons = r.optional(0x81);
+        if (reasons) readBitString(reasons);
+        const crlIssuer = r.optional(0xa2);
+        if (crlIssuer) checkGeneralNames(crlIssuer);
+        r.finish('DistributionPoint');
+      }
+      break;
+    }
+    case '2.16.840.1.113730.1.1': // Netscape cert type
+      readBitString(parseDer(value, TAG.BIT_STRING, 'nsCertType'));
+      break;
+  }
+}
+
 function parseKeyUsage(value: Uint8Array): number {
   const { bytes } = readBitString(parseDer(value, TAG.BIT_STRING, 'keyUsage'));
   let ku = 0;
@@ -482,21 +557,153 @@ function parseBasicConstraints(value: Uint8Array): { ca: boolean; pathLen?: numb
 const OID_RSA = '1.2.840.113549.1.1.1';
 const OID_EC = '1.2.840.10045.2.1';
 
-const CURVES: Record<string, { name: string; nist?: string; bits: number; size: number }> = {
-  '1.2.840.10045.3.1.1': { name: 'prime192v1', nist: 'P-192', bits: 192, size: 24 },
-  '1.3.132.0.33': { name: 'secp224r1', nist: 'P-224', bits: 224, size: 28 },
-  '1.2.840.10045.3.1.7': { name: 'prime256v1', nist: 'P-256', bits: 256, size: 32 },
-  '1.3.132.0.34': { name: 'secp384r1', nist: 'P-384', bits: 384, size: 48 },
-  '1.3.132.0.35': { name: 'secp521r1', nist: 'P-521', bits: 521, size: 66 },
-  '1.3.132.0.10': { name: 'secp256k1', bits: 256, size: 32 },
-  '1.3.36.3.3.2.8.1.1.7': { name: 'brainpoolP256r1', bits: 256, size: 32 },
-  '1.3.36.3.3.2.8.1.1.11': { name: 'brainpoolP384r1', bits: 384, size: 48 },
-  '1.3.36.3.3.2.8.1.1.13': { name: 'brainpoolP512r1', bits: 512, size: 64 },
+interface Curve {
+  name: string;
+  nist?: string;
+  bits: number;
+  /** Field element size in bytes. */
+  size: number;
+  /** Curve y^2 = x^3 + ax + b over GF(p), hex. */
+  p: string;
+  a: string;
+  b: string;
+}
+
+const P256 = 'ffffffff00000001000000000000000000000000ffffffffffffffffffffffff';
+const P384 = 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff';
+const P521 = '1' + 'f'.repeat(130);
+const P192 = 'fffffffffffffffffffffffffffffffeffffffffffffffff';
+const P224 = 'ffffffffffffffffffffffffffffffff000000000000000000000001';
+/** a = p - 3 for the NIST prime curves. */
+const MINUS3 = '-3';
+
+const CURVES: Record<string, Curve> = {
+  '1.2.840.10045.3.1.1': { name: 'prime192v1', nist: 'P-192', bits: 192, size: 24, p: P192, a: MINUS3,
+    b: '64210519e59c80e70fa7e9ab72243049feb8deecc146b9b1' },
+  '1.3.132.0.33': { name: 'secp224r1', nist: 'P-224', bits: 224, size: 28, p: P224, a: MINUS3,
+    b: 'b4050a850c04b3abf54132565044b0b7d7bfd8ba270b39432355ffb4' },
+  '1.2.840.10045.3.1.7': { name: 'prime256v1', nist: 'P-256', bits: 256, size: 32, p: P256, a: MINUS3,
+    b: '5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b' },
+  '1.3.132.0.34': { name: 'secp384r1', nist: 'P-384', bits: 384, size: 48, p: P384, a: MINUS3,
+    b: 'b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef' },
+  '1.3.132.0.35': { name: 'secp521r1', nist: 'P-521', bits: 521, size: 66, p: P521, a: MINUS3,
+    b: '51953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00' },
+  '1.3.132.0.10': { name: 'secp256k1', bits: 256, size: 32, a: '0', b: '7',
+    p: 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f' },
+  '1.3.36.3.3.2.8.1.1.7': { name: 'brainpoolP256r1', bits: 256, size: 32,
+    p: 'a9fb57dba1eea9bc3e660a909d838d726e3bf623d52620282013481d1f6e5377',
+    a: '7d5a0975fc2c3057eef67530417affe7fb8055c126dc5c6ce94a4b44f330b5d9',
+    b: '26dc5c6ce94a4b44f330b5d9bbd77cbf958416295cf7e1ce6bccdc18ff8c07b6' },
+  '1.3.36.3.3.2.8.1.1.11': { name: 'brainpoolP384r1', bits: 384, size: 48,
+    p: '8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b412b1da197fb71123acd3a729901d1a71874700133107ec53',
+    a: '7bc382c63d8c150c3c72080ace05afa0c2bea28e4fb22787139165efba91f90f8aa5814a503ad4eb04a8c7dd22ce2826',
+    b: '04a8c7dd22ce28268b39b55416f0447c2fb77de107dcd2a62e880ea53eeb62d57cb4390295dbc9943ab78696fa504c11' },
+  '1.3.36.3.3.2.8.1.1.13': { name: 'brainpoolP512r1', bits: 512, size: 64,
+    p: 'aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca703308717d4d9b009bc66842aecda12ae6a380e62881ff2f2d82c68528aa6056583a48f3',
+    a: '7830a3318b603b89e2327145ac234cc594cbdd8d3df91610a83441caea9863bc2ded5d5aa8253aa10a2ef1c98b9ac8b57f1117a72bf2c7b9e7c1ac4d77fc94ca',
+    b: '3df91610a83441caea9863bc2ded5d5aa8253aa10a2ef1c98b9ac8b57f1117a72bf2c7b9e7c1ac4d77fc94cadc083e67984050b75ebae5dd2809bd638016f723' },
 };
 
+const big = (hex: string): bigint => BigInt('0x' + hex);
+const bytesToBig = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt('0x' + toHex(b)));
+function bigToBytes(n: bigint, size: number): Uint8Array {
+  const hex = n.toString(16).padStart(size * 2, '0');
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function modPow(base: bigint, exp: bigint, m: bigint): bigint {
+  let r = 1n;
+  let b = base % m;
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) r = (r * b) % m;
+    b = (b * b) % m;
+  }
+  return r;
+}
+
+/** A square root of n modulo the odd prime p (Tonelli-Shanks), or undefined when there is none. */
+function sqrtMod(n: bigint, p: bigint): bigint | undefined {
+  const v = ((n % p) + p) % p;
+  if (v === 0n) return 0n;
+  if (modPow(v, (p - 1n) / 2n, p) !== 1n) return undefined;
+  if (p % 4n === 3n) return modPow(v, (p + 1n) / 4n, p);
+  let q = p - 1n;
+  let s = 0n;
+  while ((q & 1n) === 0n) { q >>= 1n; s++; }
+  let z = 2n;
+  while (modPow(z, (p - 1n) / 2n, p) !== p - 1n) z++;
+  let m = s;
+  let c = modPow(z, q, p);
+  let t = modPow(v, q, p);
+  let r = modPow(v, (q + 1n) / 2n, p);
+  while (t !== 1n) {
+    let i = 0n;
+    for (let t2 = t; t2 !== 1n; t2 = (t2 * t2) % p) i++;
+    const b = modPow(c, 1n << (m - i - 1n), p);
+    m = i;
+    c = (b * b) % p;
+    t = (t * c) % p;
+    r = (r * b) % p;
+  }
+  return r;
+}
+
+/**
+ * Decodes an EC point (uncompressed, compressed or hybrid) and checks it is on the curve.
+ * Returns the uncompressed encoding, or undefined when the point is invalid.
+ */
+function decodePoint(curve: Curve, pt: Uint8Array): Uint8Array | undefined {
+  const size = curve.size;
+  const p = big(curve.p);
+  const a = curve.a === MINUS3 ? p - 3n : big(curve.a);
+  const b = big(curve.b);
+  const rhs = (x: bigint): bigint => (((x * x % p) * x + a * x + b) % p + p) % p;
+  const form = pt[0];
+  if ((form === 0x04 || form === 0x06 || form === 0x07) && pt.length === 1 + 2 * size) {
+    const x = bytesToBig(pt.subarray(1, 1 + size));
+    const y = bytesToBig(pt.subarray(1 + size));
+    if (x >= p || y >= p) return undefined;
+    if (form !== 0x04 && (y & 1n) !== BigInt(form & 1)) return undefined;
+    if ((y * y) % p !== rhs(x)) return undefined;
+    return form === 0x04 ? pt.slice() : Uint8Array.of(0x04, ...pt.subarray(1));
+  }
+  if ((form === 0x02 || form === 0x03) && pt.length === 1 + size) {
+    const x = bytesToBig(pt.subarray(1));
+    if (x >= p) return undefined;
+    let y = sqrtMod(rhs(x), p);
+    if (y === undefined) return undefined;
+    if ((y & 1n) !== BigInt(form & 1)) {
+      if (y === 0n) return undefined;
+      y = p - y;
+    }
+    const out = new Uint8Array(1 + 2 * size);
+    out[0] = 0x04;
+    out.set(pt.subarray(1), 1);
+    out.set(bigToBytes(y, size), 1 + size);
+    return out;
+  }
+  return undefined;
+}
+
 function bitLength(mag: Uint8Array): number {
-  if (mag.length === 0 || (mag.length === 1 && mag[0] === 0)) return 0;
-  return (mag.length - 1) * 8 + (32 - Math.clz32(mag[0]));
+  let i = 0;
+  while (i < mag.length && mag[i] === 0) i++;
+  if (i === mag.length) return 0;
+  return (mag.length - i - 1) * 8 + (32 - Math.clz32(mag[i]));
+}
+
+/** BN_print-style uppercase hex without leading zero digits ("0" for zero). */
+function bnHex(mag: Uint8Array): string {
+  const h = toHex(mag).replace(/^0+/, '');
+  return h === '' ? '0' : h.toUpperCase();
+}
+
+/** An INTEGER read the way OpenSSL reads BIGNUM fields: contents as an unsigned magnitude. */
+function bignumContents(el: DerElement): Uint8Array {
+  if (el.constructed) fail('constructed INTEGER');
+  return el.value;
 }
 
 interface PublicKeyView {
@@ -505,7 +712,7 @@ interface PublicKeyView {
   fields: CertificateInfo['publicKey'];
 }
 
-/** The key fields node reports; fields are left out when the key does not decode (as node). */
+/** The key fields node reports; they are left out when the key does not decode (as node does). */
 function parsePublicKey(spkiEl: DerElement): PublicKeyView {
   const r = DerReader.of(spkiEl);
   const algId = r.expect(TAG.SEQUENCE, 'SubjectPublicKeyInfo algorithm');
@@ -515,38 +722,39 @@ function parsePublicKey(spkiEl: DerElement): PublicKeyView {
   const algorithm = readOid(ar.expect(TAG.OID, 'public key algorithm'));
   const params = ar.done ? undefined : ar.read();
   ar.finish('public key AlgorithmIdentifier');
+  if (params) checkAny(params);
   const fields: CertificateInfo['publicKey'] = {};
   if (algorithm === OID_RSA) {
+    let n: Uint8Array | undefined, e: Uint8Array | undefined;
     try {
-      if (keyBits.unusedBits !== 0) throw new Error('unused bits');
-      const rr = DerReader.of(parseDer(keyBits.bytes, TAG.SEQUENCE, 'RSAPublicKey'));
-      const n = readUnsignedInteger(rr.expect(TAG.INTEGER, 'modulus'));
-      const e = readUnsignedInteger(rr.expect(TAG.INTEGER, 'publicExponent'));
+      // RSAPublicKey; like OpenSSL, anything after it inside the BIT STRING is ignored.
+      const rr = DerReader.of(new DerReader(keyBits.bytes).expect(TAG.SEQUENCE, 'RSAPublicKey'));
+      n = bignumContents(rr.expect(TAG.INTEGER, 'modulus'));
+      e = bignumContents(rr.expect(TAG.INTEGER, 'publicExponent'));
       rr.finish('RSAPublicKey');
-      let mod = toHex(n).toUpperCase().replace(/^0+/, '');
-      if (mod === '') mod = '0';
-      let exp = toHex(e).replace(/^0+/, '');
-      if (exp === '') exp = '0';
-      if (exp.length > 16) exp = 'ffffffffffffffff'; // BN_get_word saturates
-      fields.modulus = mod;
-      fields.bits = bitLength(n);
-      fields.exponent = '0x' + exp;
-      fields.pubkey = spkiEl.bytes.slice();
     } catch {
-      // not a decodable RSA key: node reports no key fields
+      n = e = undefined; // not a decodable RSA key: node reports no key fields
+    }
+    if (n && e) {
+      const exp = toHex(e).replace(/^0+/, '') || '0';
+      fields.modulus = bnHex(n);
+      fields.bits = bitLength(n);
+      fields.exponent = '0x' + (exp.length > 16 ? 'ffffffffffffffff' : exp); // BN_get_word saturates
+      // node re-encodes the key as a canonical SubjectPublicKeyInfo.
+      const rsaKey = encodeTlv(TAG.SEQUENCE, encodeUnsignedInteger(n), encodeUnsignedInteger(e));
+      fields.pubkey = encodeTlv(TAG.SEQUENCE,
+        encodeTlv(TAG.SEQUENCE, encodeTlv(TAG.OID, OID_RSA_BODY), Uint8Array.of(TAG.NULL, 0)),
+        encodeTlv(TAG.BIT_STRING, Uint8Array.of(0), rsaKey));
     }
     return { algorithm, fields };
   }
   if (algorithm === OID_EC) {
     const curveOid = params && params.tag === TAG.OID ? readOid(params) : undefined;
     const curve = curveOid !== undefined ? CURVES[curveOid] : undefined;
-    const pt = keyBits.bytes;
-    const validPoint = curve !== undefined && keyBits.unusedBits === 0 && pt.length > 0 &&
-      ((pt[0] === 0x04 && pt.length === 1 + 2 * curve.size) ||
-       ((pt[0] === 0x02 || pt[0] === 0x03) && pt.length === 1 + curve.size));
-    if (curve && validPoint) {
+    const point = curve && keyBits.bytes.length > 0 ? decodePoint(curve, keyBits.bytes) : undefined;
+    if (curve && point) {
       fields.bits = curve.bits;
-      fields.pubkey = pt.slice();
+      fields.pubkey = point;
       fields.asn1Curve = curve.name;
       if (curve.nist) fields.nistCurve = curve.nist;
     }
@@ -554,6 +762,9 @@ function parsePublicKey(spkiEl: DerElement): PublicKeyView {
   }
   return { algorithm, fields };
 }
+
+/** Contents octets of OID 1.2.840.113549.1.1.1. */
+const OID_RSA_BODY = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
 
 // ---------------------------------------------------------------------------------------------
 // Times
@@ -582,7 +793,7 @@ function readAlgorithmOid(el: DerElement, what: string): string {
   if (el.tag !== TAG.SEQUENCE) fail(`${what} is not a SEQUENCE`);
   const r = DerReader.of(el);
   const oid = readOid(r.expect(TAG.OID, what));
-  if (!r.done) r.read(); // parameters
+  if (!r.done) checkAny(r.read()); // parameters
   r.finish(what);
   return oid;
 }
@@ -676,6 +887,8 @@ export function parseCertificateInfo(der: Uint8Array): CertificateInfo {
       case EXT_AIA:
         infoAccess = parseInfoAccess(ext.value);
         break;
+      default:
+        checkOtherExtension(ext.oid, ext.value);
     }
   }
 
