@@ -330,6 +330,24 @@ static const uint16_t default_groups[] = {
     MBEDTLS_SSL_IANA_TLS_GROUP_NONE
 };
 
+/* The client's signature_algorithms, RSA PKCS#1 v1.5 before RSA-PSS. mbedTLS 3.6.6's TLS 1.2
+ * client offers rsa_pss_rsae_* but then rejects a ServerKeyExchange signed with them
+ * (mbedtls_ssl_tls12_sig_alg_is_supported knows only the RSA and ECDSA signature bytes; upstream
+ * issue Mbed-TLS/mbedtls#10668). TLS 1.2 servers that honour the client's order (OpenSSL,
+ * GnuTLS) then pick PKCS#1 v1.5, which TLS 1.2 allows; TLS 1.3 peers skip the PKCS#1 entries for
+ * handshake signatures (RFC 8446 4.2.3) and use RSA-PSS as before. */
+static const uint16_t client_sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,
+    MBEDTLS_TLS_SIG_NONE
+};
+
 /* endpoint: 0 client, 1 server. Returns NULL on allocation failure. */
 TLSW_API tlsw_cfg *tlsw_cfg_new(int endpoint)
 {
@@ -346,6 +364,7 @@ TLSW_API tlsw_cfg *tlsw_cfg_new(int endpoint)
     mbedtls_ssl_conf_rng(&cfg->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
     mbedtls_ssl_conf_ciphersuites(&cfg->conf, default_suites);
     mbedtls_ssl_conf_groups(&cfg->conf, default_groups);
+    if (!endpoint) mbedtls_ssl_conf_sig_algs(&cfg->conf, client_sig_algs);
     mbedtls_ssl_conf_min_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_max_tls_version(&cfg->conf, MBEDTLS_SSL_VERSION_TLS1_3);
     /* Clients verify in "optional" mode and decide afterwards, as node:tls does: the chain
