@@ -9,4 +9,5 @@ export { createServer, Server, type ServerOptions, type ShutdownOptions, type Sh
 export { TLSSocket, type TLSSocketOptions, type SNICallback } from './tls-socket.js';
 export { SecureContext, createSecureContext } from './secure-context.js';
 export { rootCertificates, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION } from './defaults.js';
+export { createTunnel, parseTarget, type Tunnel, type TunnelOptions, type TunnelTarget, type TunnelStats } from './tunnel.js';
 export * from '../core.js';
