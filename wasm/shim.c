@@ -780,6 +780,8 @@ static int conn_can_park(const tlsw_conn *c)
 {
     const mbedtls_ssl_context *s = &c->ssl;
     return !c->parked && s->in_buf != NULL && s->out_buf != NULL &&
+           /* our own byte queues are empty too (parking releases them) */
+           bq_len(&c->in) == 0 && bq_len(&c->out) == 0 &&
            mbedtls_ssl_is_handshake_over((mbedtls_ssl_context *) s) &&
            /* no raw input buffered, no unread application data */
            s->in_left == 0 && s->in_offt == NULL && s->keep_current_message == 0 &&
