@@ -44,7 +44,10 @@ export interface SecureOptions extends CertificateOptions {
   ciphers?: string;
   /** Key exchange groups: "X25519:P-256:P-384" or "auto". */
   ecdhCurve?: string;
-  /** Server: session ticket lifetime in seconds (default 300, as node); 0 disables tickets. */
+  /**
+   * Server: session ticket lifetime in seconds (default 300, as node); 0 disables tickets.
+   * Servers with `requestCert` issue no tickets (see the constructor).
+   */
   sessionTimeout?: number;
   /** Server: certificates per server name (exact or "*.example.com"), chosen by the client's SNI. */
   sniCertificates?: Record<string, CertificateOptions>;
@@ -178,6 +181,12 @@ export class TlsConfig implements Disposable {
       }
       if (options.ca !== undefined) {
         const list = asArray(options.ca);
+        // mbedTLS skips text without PEM armour; as each entry is meant to be a CA, say so.
+        list.forEach((entry, i) => {
+          if (!new TextDecoder().decode(pemBytes(entry, 'ca')).includes('-----BEGIN CERTIFICATE-----')) {
+            throw invalidOption('ca', `entry ${i} holds no PEM certificate`);
+          }
+        });
         if (list.length > 0) {
           const pem = concatPem(list, 'ca');
           this.check(this.lib.withBytes(pem, (p, len) => x.tlsw_cfg_set_ca(cfg, p, len), true), 'ca');
@@ -190,7 +199,11 @@ export class TlsConfig implements Disposable {
           if (sni === null || typeof sni !== 'object') throw invalidOption('sniCertificates', 'expected an object of server name → { key, cert }');
           for (const [name, certs] of Object.entries(sni)) this.addContext(name, certs);
         }
-        this.check(x.tlsw_cfg_set_tickets(cfg, options.sessionTimeout ?? 300), 'sessionTimeout');
+        // Servers that request client certificates issue no tickets: mbedTLS's TLS 1.3 tickets
+        // cannot carry the client's certificate, so a resumed connection could not tell who
+        // the client is (authorized false, no peer certificate) although it proved it before.
+        // Every connection then does a full handshake with client authentication.
+        this.check(x.tlsw_cfg_set_tickets(cfg, this.requestCert ? 0 : options.sessionTimeout ?? 300), 'sessionTimeout');
         // requestCert: required when rejecting unauthorized clients, optional otherwise.
         this.check(x.tlsw_cfg_set_authmode(cfg, this.requestCert ? (this.rejectUnauthorized ? 2 : 1) : 0), 'requestCert');
       }
@@ -264,16 +277,35 @@ export class TlsConfig implements Disposable {
         true, true), true);
       if (rc !== 0) {
         const err = fromMbedtls(rc, (c) => this.lib.strerror(c), 'certificate/key');
-        const isKey = err.code === 'ERR_TLS_BAD_KEY_DATA' || err.code === 'ERR_TLS_KEY_MISMATCH';
-        const option = isKey ? keyName : certName;
-        const what = err.code === 'ERR_TLS_KEY_MISMATCH' ? 'the private key does not match the certificate'
-          : err.mbedtlsCode === -0x1380 || err.mbedtlsCode === -0x3B00 || err.mbedtlsCode === -0x3C00 ? 'wrong or missing passphrase for the encrypted key'
+        const mismatch = err.code === 'ERR_TLS_KEY_MISMATCH';
+        // The shim parses the certificate first, then the key; PEM errors (and only those codes)
+        // come from either, so ask mbedTLS about the certificate on its own to know which.
+        const certBad = !mismatch && !this.certificateParses(certPem);
+        // Wrong or missing passphrase: mbedTLS says so (PEM / PK password codes), or, for an
+        // encrypted key, a wrong passphrase decrypts to bytes that do not parse as a key.
+        const passwordCode = [-0x1300, -0x1380, -0x3B80, -0x3C00].includes(rc);
+        const passphraseBad = !mismatch && !certBad && (passwordCode || isEncryptedKey(keyPem));
+        const option = certBad ? certName : passphraseBad && keyInput.passphrase === undefined ? 'passphrase' : keyName;
+        const what = mismatch ? 'the private key does not match the certificate'
+          : passphraseBad ? `${pass === undefined || pass === '' ? 'missing' : 'wrong'} passphrase for the encrypted key`
           : err.message;
-        throw new TlsError(err.code === 'ERR_TLS_KEY_MISMATCH' ? err.code : 'ERR_TLS_INVALID_OPTION', 'local',
+        throw new TlsError(mismatch ? err.code : 'ERR_TLS_INVALID_OPTION', 'local',
           `Invalid option "${option}": ${what}`, { option, mbedtlsCode: rc, mbedtlsMessage: err.mbedtlsMessage, cause: err });
       }
     }
     return true;
+  }
+
+  /** Whether mbedTLS parses `pem` (NUL-terminated) as certificates, in a scratch config. */
+  private certificateParses(pem: Uint8Array): boolean {
+    const x = this.lib.x;
+    const tmp = x.tlsw_cfg_new(0);
+    if (tmp === 0) return true;
+    try {
+      return this.lib.withBytes(pem, (p, len) => x.tlsw_cfg_set_ca(tmp, p, len), true) === 0;
+    } finally {
+      x.tlsw_cfg_free(tmp);
+    }
   }
 
   private check(rc: number, option: string): void {
@@ -289,6 +321,12 @@ export class TlsConfig implements Disposable {
     values.forEach((v, i) => dv.setInt32(i * 4, v, true));
     return this.lib.withBytes(bytes, (p) => fn(p as never, values.length));
   }
+}
+
+/** PKCS#8 EncryptedPrivateKeyInfo or traditional PEM encryption ("Proc-Type: 4,ENCRYPTED"). */
+function isEncryptedKey(pem: Uint8Array): boolean {
+  const text = new TextDecoder().decode(pem.subarray(0, 4096));
+  return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,\s*ENCRYPTED/.test(text);
 }
 
 function concatNul(names: readonly string[]): Uint8Array {

@@ -26,12 +26,24 @@
  *   bytes and length. Nothing is duplicated, reordered or lost.
  * - Outbound bytes produced by a call that returned WANT_* stay queued and are handed out by
  *   takeOutbound() like any others.
- * - mbedtls_ssl_write writes at most one record (16384 bytes in TLS 1.2, 16383 in TLS 1.3);
- *   write() loops over records and reports how much it took.
+ * - mbedtls_ssl_write writes at most one record (16384 bytes in TLS 1.2, 16383 in TLS 1.3,
+ *   less with a negotiated max_fragment_length); write() hands it at most that much per call
+ *   (so a started record is exactly the bytes the engine keeps), loops over records and
+ *   reports how much it took.
  * - mbedtls_ssl_read can return WANT_READ after consuming a non-application record
- *   (NewSessionTicket, KeyUpdate) while more input is queued; read() retries as long as the
- *   previous call made progress, so buffered input is never left unread, and stops as soon as
- *   a call makes none (no loop without progress).
+ *   (NewSessionTicket, a warning alert, an empty application data record) while more input is
+ *   queued, or 0 for the second of two empty records; read() retries as long as the previous
+ *   call made progress, so buffered input is never left unread, and stops as soon as a call
+ *   makes none (no loop without progress).
+ * - Failures mbedTLS does not tell the peer about (a malformed or oversized record header, a
+ *   TLS 1.2 client certificate missing when required) get their alert from the engine, so the
+ *   peer fails too instead of waiting.
+ * - Sessions (client): mbedTLS exports each session once and its TLS 1.3 sessions hold no
+ *   certificate, so the engine keeps the latest one (session() can be called any number of
+ *   times) and wraps it with the server's chain and its verification result; a resumed
+ *   connection reports the identity verified when the session was made. sessionReused is
+ *   true only when the server accepted the session.
+ * - park() never runs while ciphertext waits in either queue (parking releases the queues).
  * - Writes before the handshake completed run the handshake first (and so report want-read
  *   while it is in progress); application data is never encrypted before the client has
  *   verified the server (verification runs in JS right after the handshake, as in node:tls).
@@ -54,7 +66,10 @@ export interface EngineOptions {
   servername?: string;
   /** Client: the name or address to check the certificate against (default: servername). */
   host?: string;
-  /** Client: a session from `session()` / a 'session' event, to resume. */
+  /**
+   * Client: a session from `session()` / a 'session' event, to resume. Ignored (full
+   * handshake) when it does not load or was made for another server name.
+   */
   session?: Uint8Array;
   /** Collect NSS key log lines as 'keylog' events. */
   keylog?: boolean;
@@ -70,6 +85,15 @@ export interface CipherInfo { name: string; standardName: string; version: TlsVe
 
 /** A record's worth of plaintext per mbedtls_ssl_write / mbedtls_ssl_read call. */
 const RECORD = 16384;
+/** MBEDTLS_ERR_SSL_INVALID_RECORD, MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE */
+const INVALID_RECORD = -0x7200;
+const NO_CLIENT_CERTIFICATE = -0x7480;
+/** MBEDTLS_ERR_SSL_BAD_INPUT_DATA: while reading, a record header longer than the input buffer. */
+const SSL_BAD_INPUT_DATA = -0x7100;
+/** Signature verification failures: ECP, RSA, PK (length mismatch), PSA invalid signature. */
+const SIGNATURE_CODES = new Set([-0x4E00, -0x4380, -0x3900, -0x0095]);
+/** Allocation failures of the crypto, X.509, PK, ASN.1 and PEM modules: always local. */
+const ALLOC_CODES = new Set([-0x0010, -0x4D80, -0x3F80, -0x2880, -0x006A, -0x1180, -0x4180, -0x6180, -0x5180]);
 const decoder = new TextDecoder();
 
 function isIp(host: string): boolean {
@@ -95,6 +119,16 @@ export class TlsEngine implements Disposable {
   private _authorized = false;
   private _authorizationError: string | null = null;
   private peerCertCache: PeerCertificate[] | null = null;
+  /** Client: the session offered for resumption (decoded from options.session). */
+  private offered: SavedSession | null = null;
+  /** Client: the latest session serialised (mbedTLS exports each session only once). */
+  private savedSession: Uint8Array | null = null;
+  /** Whether the handshake resumed a session (decided when it completes). */
+  private reused = false;
+  /** Client: the chain verification flags of this connection (or of the session it resumed). */
+  private verifyFlags = 0;
+  /** Client, TLS 1.2: the call that completed the handshake also wrote (its Finished came last). */
+  private finishedLast = false;
 
   constructor(config: TlsConfig, options: EngineOptions = {}) {
     this.lib = config.lib;
@@ -129,8 +163,14 @@ export class TlsEngine implements Disposable {
           if (!(options.session instanceof Uint8Array)) {
             throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "session": expected bytes from session()', { option: 'session' });
           }
-          // A session that does not load (corrupt, other build) is ignored: full handshake.
-          this.lib.withBytes(options.session, (p, len) => x.tlsw_conn_session_load(conn, p, len), false, true);
+          // A session that does not load (corrupt, other build, another server name) is
+          // ignored: full handshake. mbedTLS refuses to start a TLS 1.3 handshake (a local
+          // error) when the session's server name differs from this connection's.
+          const saved = decodeSession(options.session);
+          if (saved && saved.servername === (this.sentServername ?? '')) {
+            const rc = this.lib.withBytes(saved.mbedtls, (p, len) => x.tlsw_conn_session_load(conn, p, len), false, true);
+            if (rc === 0) this.offered = saved;
+          }
         }
       }
     } catch (e) {
@@ -187,9 +227,11 @@ export class TlsEngine implements Disposable {
     const conn = this.ptr;
     if (this.err) return 'failed';
     if (this.handshakeDone) return 'done';
+    const outBefore = this.lib.x.tlsw_conn_out_len(conn);
     const rc = this.lib.x.tlsw_conn_handshake(conn);
     this.collectKeylog();
     if (rc !== 0) return this.blocked(rc, 'handshake');
+    this.finishedLast = this.lib.x.tlsw_conn_out_len(conn) > outBefore;
     return this.finishHandshake();
   }
 
@@ -207,9 +249,18 @@ export class TlsEngine implements Disposable {
     }
     const first = this.retryPending();
     if (first !== 'done') return { step: first, written: 0 };
+    // Likewise a half-sent message that is not ours (a post-handshake message or an alert
+    // written by a read): with output pending, mbedtls_ssl_write only flushes it and reports
+    // the new data as written without encrypting it.
+    const unsent = this.flushStarted('write');
+    if (unsent !== 'done') return { step: unsent, written: 0 };
     let written = 0;
+    // mbedtls_ssl_write takes at most one record's payload: 16384 bytes in TLS 1.2, 16383 in
+    // TLS 1.3 (the inner content type byte), less with a negotiated max_fragment_length. A
+    // record it started is exactly that long, so never hand it more than it will take.
+    const max = this.maxPayload();
     while (written < data.length) {
-      const chunk = data.subarray(written, written + RECORD);
+      const chunk = data.subarray(written, written + max);
       const rc = this.callWrite(chunk);
       if (rc > 0) { written += rc; continue; }
       if (rc === RC.WANT_READ || rc === RC.WANT_WRITE) {
@@ -264,7 +315,10 @@ export class TlsEngine implements Disposable {
         this.emitSession();
         continue;
       }
-      if (rc === RC.WANT_READ) {
+      // WANT_READ after consuming a record without data (ticket, warning alert, empty record),
+      // or 0: an empty application data record (peers may send them; mbedTLS returns 0 for
+      // the second of two in a row). Either way, go on while input was consumed.
+      if (rc === RC.WANT_READ || rc === 0) {
         const after = x.tlsw_conn_in_len(conn);
         if (after > 0 && after < before) continue; // consumed a record that held no data
         if (after < before && x.tlsw_conn_check_pending(conn)) continue;
@@ -275,10 +329,6 @@ export class TlsEngine implements Disposable {
         this._peerClosed = true;
         this.lastWant = 'none';
         return { step: 'closed', data: null };
-      }
-      if (rc === 0) {
-        this.lastWant = 'read';
-        return { step: 'want-read', data: null };
       }
       return { step: this.blocked(rc, 'read'), data: null };
     }
@@ -297,6 +347,11 @@ export class TlsEngine implements Disposable {
       this.lastWant = 'none';
       return 'done';
     }
+    // A message mbedTLS has half-sent (a TLS 1.3 NewSessionTicket, an alert) must go first:
+    // with output pending, mbedtls_ssl_close_notify only flushes it and reports success
+    // without ever writing the close_notify.
+    const unsent = this.flushStarted('close');
+    if (unsent !== 'done') return unsent;
     const rc = this.lib.x.tlsw_conn_close_notify(conn);
     this._localClosed = true;
     if (rc !== 0) return this.blocked(rc, 'close');
@@ -304,10 +359,15 @@ export class TlsEngine implements Disposable {
     return 'done';
   }
 
-  /** Releases the record buffers while idle (see wasm/shim.c). Returns true if it did. */
+  /**
+   * Releases the record buffers while idle (see wasm/shim.c). Returns true if it did. Never
+   * while ciphertext waits in either queue: parking releases the queues too.
+   */
   park(): boolean {
-    if (this.conn === 0 || this.err || this.pending) return false;
-    return this.lib.x.tlsw_conn_park(this.conn) === 1;
+    if (this.conn === 0 || this.err || this.pending || !this.handshakeDone) return false;
+    const x = this.lib.x;
+    if (x.tlsw_conn_in_len(this.conn) !== 0 || x.tlsw_conn_out_len(this.conn) !== 0) return false;
+    return x.tlsw_conn_park(this.conn) === 1;
   }
 
   get parked(): boolean {
@@ -377,7 +437,7 @@ export class TlsEngine implements Disposable {
   }
 
   get sessionReused(): boolean {
-    return this.conn !== 0 && this.lib.x.tlsw_conn_resumed(this.conn) === 1;
+    return this.reused;
   }
 
   get authorized(): boolean {
@@ -393,6 +453,9 @@ export class TlsEngine implements Disposable {
     if (this.conn === 0) return [];
     const x = this.lib.x;
     const n = x.tlsw_conn_peer_cert_count(this.conn);
+    // A resumed TLS 1.3 session carries no certificate in mbedTLS: the chain verified when the
+    // session was made travels in our session envelope instead.
+    if (n === 0 && this.reused && this.offered) return this.offered.chain.map((c) => c.slice());
     const out: Uint8Array[] = [];
     for (let i = 0; i < n; i++) out.push(this.lib.copyOut(x.tlsw_conn_peer_cert_ptr(this.conn, i), x.tlsw_conn_peer_cert_len(this.conn, i)));
     return out;
@@ -407,12 +470,13 @@ export class TlsEngine implements Disposable {
     return this.peerCertCache;
   }
 
-  /** Client: the current session, serialised for resumption (null when there is none). */
+  /**
+   * Client: the latest session, serialised for resumption (null when there is none yet: TLS 1.3
+   * sessions arrive after the handshake, as 'session' events). Can be called any number of times.
+   */
   session(): Uint8Array | null {
-    if (this.isServer || this.conn === 0 || !this.handshakeDone) return null;
-    const rc = this.lib.x.tlsw_conn_session_save(this.conn);
-    if (rc <= 0) return null;
-    return this.lib.takeResult();
+    if (this.isServer || !this.handshakeDone) return null;
+    return this.savedSession ? this.savedSession.slice() : null;
   }
 
   /** Server: use another config's certificates for this connection (SNICallback's result). */
@@ -443,6 +507,19 @@ export class TlsEngine implements Disposable {
   private get ptr(): ConnPtr {
     if (this.conn === 0) throw misuse('ERR_TLS_DISPOSED', 'TlsEngine used after dispose()');
     return this.conn;
+  }
+
+  /** Pushes out a record mbedTLS has started but not finished sending (ssl->out_left). */
+  private flushStarted(op: string): Step {
+    if (this.lib.x.tlsw_conn_out_left(this.conn) === 0) return 'done';
+    const rc = this.lib.x.tlsw_conn_flush(this.conn);
+    return rc === 0 ? 'done' : this.blocked(rc, op);
+  }
+
+  /** The largest plaintext one mbedtls_ssl_write call turns into a record. */
+  private maxPayload(): number {
+    const n = this.lib.x.tlsw_conn_max_payload(this.conn);
+    return n > 0 ? Math.min(n, RECORD) : RECORD;
   }
 
   private callWrite(chunk: Uint8Array): number {
@@ -477,7 +554,25 @@ export class TlsEngine implements Disposable {
       if (!this.handshakeDone) return this.fail(new TlsError('ERR_TLS_HANDSHAKE_EOF', 'peer', 'the peer sent close_notify during the handshake', { mbedtlsCode: rc }));
       return 'closed';
     }
-    return this.fail(this.mbedError(rc, op));
+    const e = this.mbedError(rc, op);
+    const alert = this.conn !== 0 ? this.unsentAlert(rc) : null;
+    if (alert !== null) this.lib.x.tlsw_conn_send_alert(this.conn, alert);
+    return this.fail(e);
+  }
+
+  /**
+   * Failures mbedTLS reports without telling the peer, which would then wait for an answer
+   * that never comes; the alert it is owed (RFC 5246 §7.2, RFC 8446 §6):
+   *  - a malformed record header (unknown type, wrong version): decode_error;
+   *  - a record header announcing more than fits in a record: record_overflow;
+   *  - TLS 1.2 server requiring a client certificate and getting none: handshake_failure
+   *    (mbedTLS's TLS 1.3 code sends its own alert).
+   */
+  private unsentAlert(rc: number): number | null {
+    if (rc === INVALID_RECORD) return 50;
+    if (rc === SSL_BAD_INPUT_DATA) return 22; // record_overflow
+    if (rc === NO_CLIENT_CERTIFICATE && this.isServer && this.lib.x.tlsw_conn_version(this.conn) !== 0x0304) return 40;
+    return null;
   }
 
   private mbedError(rc: number, op: string): TlsError {
@@ -488,6 +583,19 @@ export class TlsEngine implements Disposable {
       const flags = this.conn !== 0 ? this.lib.x.tlsw_conn_verify_result(this.conn) : 0;
       const v = verificationError(flags, this.peerCertificatesDerSafe(), this.lib);
       if (v) return new TlsError(v.code, 'certificate', `${v.message} (${err.message})`, { mbedtlsCode: rc, mbedtlsMessage: err.mbedtlsMessage, authorizationError: v.authorizationError });
+    }
+    if ((op === 'handshake' || op === 'read') && err.fault === 'local' && !ALLOC_CODES.has(rc)) {
+      // While reading the peer's messages, errors of the crypto, X.509 and PK modules are the
+      // peer's doing (a signature that does not verify, a malformed certificate or key), and
+      // mbedTLS's "bad input data" means a record longer than any record may be.
+      const code = rc === SSL_BAD_INPUT_DATA ? 'ERR_TLS_RECORD_OVERFLOW'
+        : SIGNATURE_CODES.has(rc) ? 'ERR_TLS_BAD_SIGNATURE'
+        : err.code === 'ERR_TLS_BAD_CERTIFICATE_DATA' ? 'ERR_TLS_BAD_CERTIFICATE'
+        : err.code;
+      const message = rc === SSL_BAD_INPUT_DATA ? `TLS ${op} failed: the peer sent a record longer than the maximum (-0x7100)` : err.message;
+      return new TlsError(code, 'peer', message, {
+        mbedtlsCode: rc, mbedtlsMessage: err.mbedtlsMessage, ...(err.alert !== undefined ? { alert: err.alert } : {}),
+      });
     }
     return err;
   }
@@ -507,10 +615,14 @@ export class TlsEngine implements Disposable {
     this.handshakeDone = true;
     this.lastWant = 'none';
     const x = this.lib.x;
+    this.reused = this.decideReused();
     const certs = this.peerCertificatesDerSafe();
     if (!this.isServer) {
-      // Chain verification result (hostname excluded) then identity, as node:tls does.
-      const flags = x.tlsw_conn_verify_result(this.conn) & ~0x04;
+      // Chain verification result (hostname excluded) then identity, as node:tls does. A
+      // resumed session keeps the result of the verification made when it was established.
+      const fromEnvelope = this.reused && this.offered !== null && x.tlsw_conn_peer_cert_count(this.conn) === 0;
+      const flags = fromEnvelope ? this.offered!.flags : x.tlsw_conn_verify_result(this.conn) & ~0x04;
+      this.verifyFlags = flags;
       let problem = verificationError(flags, certs, this.lib);
       if (!problem) {
         const check = this.config.checkServerIdentity ?? defaultCheckServerIdentity;
@@ -547,9 +659,39 @@ export class TlsEngine implements Disposable {
     return 'done';
   }
 
+  /**
+   * The shim's resumption flag is set as soon as the client offers a session, even when the
+   * server answers with a full handshake (it reads handshake->resume before the ServerHello).
+   * A client tells the cases apart by what the handshake contained:
+   *  - TLS 1.3: a full handshake always carries the server's Certificate; a resumption never
+   *    does (and mbedTLS's TLS 1.3 session serialisation holds no certificate);
+   *  - TLS 1.2: in an abbreviated handshake the server's Finished comes first and the client's
+   *    own CCS/Finished, written by the call that completes the handshake, last; in a full one
+   *    the client's Finished went out before the server's arrived.
+   * Servers know: their flag is set only when they accepted the session.
+   */
+  private decideReused(): boolean {
+    const x = this.lib.x;
+    if (x.tlsw_conn_resumed(this.conn) !== 1) return false;
+    if (this.isServer) return true;
+    if (x.tlsw_conn_version(this.conn) === 0x0304) return x.tlsw_conn_peer_cert_count(this.conn) === 0;
+    return this.finishedLast;
+  }
+
+  /** Serialises the current session (client) into our envelope; mbedTLS exports each once. */
   private emitSession(): void {
-    const s = this.session();
-    if (s) this.events.push({ type: 'session', session: s });
+    if (this.isServer || this.conn === 0) return;
+    const rc = this.lib.x.tlsw_conn_session_save(this.conn);
+    if (rc <= 0) return;
+    const blob = this.lib.takeResult();
+    const s = encodeSession({
+      mbedtls: blob,
+      servername: this.sentServername ?? '',
+      flags: this.verifyFlags,
+      chain: this.peerCertificatesDerSafe(),
+    });
+    this.savedSession = s;
+    this.events.push({ type: 'session', session: s.slice() });
   }
 
   private collectKeylog(): void {
@@ -564,3 +706,63 @@ export class TlsEngine implements Disposable {
 }
 
 export { ALERT_NAMES };
+
+// ---- session envelope ------------------------------------------------------------------------
+
+/**
+ * What a client needs to resume a session: mbedTLS's serialised session plus what that
+ * serialisation lacks for TLS 1.3 (the server's certificate chain and the result of its
+ * verification), and the server name the session belongs to (mbedTLS refuses a TLS 1.3
+ * session for another name). Opaque to users, like node's session Buffers.
+ *
+ *   "MWS" 0x01 | u32 verify flags | u16 n + server name (UTF-8) | u8 count, (u32 n + DER)*
+ *   | u32 n + mbedTLS session
+ */
+interface SavedSession { mbedtls: Uint8Array; servername: string; flags: number; chain: Uint8Array[] }
+
+const SESSION_MAGIC = [0x4d, 0x57, 0x53, 0x01] as const;
+const encoder = new TextEncoder();
+
+function encodeSession(s: SavedSession): Uint8Array {
+  const name = encoder.encode(s.servername);
+  const chain = s.chain.slice(0, 255);
+  const size = 4 + 4 + 2 + name.length + 1 + chain.reduce((n, c) => n + 4 + c.length, 0) + 4 + s.mbedtls.length;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let o = 0;
+  out.set(SESSION_MAGIC, o); o += 4;
+  dv.setUint32(o, s.flags >>> 0); o += 4;
+  dv.setUint16(o, name.length); o += 2;
+  out.set(name, o); o += name.length;
+  out[o++] = chain.length;
+  for (const c of chain) { dv.setUint32(o, c.length); o += 4; out.set(c, o); o += c.length; }
+  dv.setUint32(o, s.mbedtls.length); o += 4;
+  out.set(s.mbedtls, o);
+  return out;
+}
+
+/** null when `b` is not an envelope this version wrote (or is truncated / corrupt). */
+function decodeSession(b: Uint8Array): SavedSession | null {
+  if (b.length < 15 || SESSION_MAGIC.some((m, i) => b[i] !== m)) return null;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = 4;
+  const need = (n: number) => o + n <= b.length;
+  const flags = dv.getUint32(o); o += 4;
+  const nameLen = dv.getUint16(o); o += 2;
+  if (!need(nameLen + 1)) return null;
+  let servername: string;
+  try { servername = new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(o, o + nameLen)); } catch { return null; }
+  o += nameLen;
+  const count = b[o++]!;
+  const chain: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    if (!need(4)) return null;
+    const n = dv.getUint32(o); o += 4;
+    if (!need(n)) return null;
+    chain.push(b.slice(o, o + n)); o += n;
+  }
+  if (!need(4)) return null;
+  const n = dv.getUint32(o); o += 4;
+  if (n === 0 || o + n !== b.length) return null;
+  return { mbedtls: b.subarray(o, o + n), servername, flags, chain };
+}

@@ -29,7 +29,10 @@ export function verificationError(flags: number, chain: Uint8Array[], _lib?: Was
   if (flags === 0) return null;
   const p = (code: string, authorizationError: string, message: string, alert: number): VerificationProblem =>
     ({ code, authorizationError, message, alert });
-  if (flags & MISSING || chain.length === 0) {
+  // `chain` may be empty although a certificate was sent: mbedTLS drops a peer's chain that
+  // failed verification in "required" mode (a server rejecting a client certificate), so only
+  // the MISSING flag means that no certificate came.
+  if (flags & MISSING) {
     return p('ERR_TLS_CERT_MISSING', 'NO_PEER_CERTIFICATE', 'the peer sent no certificate', 116);
   }
   if (flags & NOT_TRUSTED) {
@@ -39,9 +42,9 @@ export function verificationError(flags: number, chain: Uint8Array[], _lib?: Was
     if (chain.length > 1 && selfIssued(chain[chain.length - 1])) {
       return p('ERR_TLS_CERT_UNTRUSTED', 'SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', 48);
     }
-    return chain.length === 1
-      ? p('ERR_TLS_CERT_UNTRUSTED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate (issuer not trusted)', 48)
-      : p('ERR_TLS_CERT_UNTRUSTED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'unable to get local issuer certificate', 48);
+    return chain.length > 1
+      ? p('ERR_TLS_CERT_UNTRUSTED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'unable to get local issuer certificate', 48)
+      : p('ERR_TLS_CERT_UNTRUSTED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate (issuer not trusted)', 48);
   }
   if (flags & FUTURE) return p('ERR_TLS_CERT_NOT_YET_VALID', 'CERT_NOT_YET_VALID', 'certificate is not yet valid', 45);
   if (flags & EXPIRED) return p('ERR_TLS_CERT_EXPIRED', 'CERT_HAS_EXPIRED', 'certificate has expired', 45);

@@ -20,6 +20,8 @@ export interface ConnectionOptions extends SecureOptions {
   highWaterMark?: number;
   family?: number;
   localAddress?: string;
+  /** Advanced: the engine's outbound ciphertext limit (see TLSSocketOptions). */
+  outboundLimit?: number;
 }
 
 type Cb = () => void;
@@ -44,7 +46,9 @@ export function connect(...args: unknown[]): TLSSocket {
     if (options.port === undefined || !Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
       throw invalidOption('port', `expected a port number, got ${String(options.port)}`);
     }
-    raw = net.connect({ host, port: options.port, family: options.family, localAddress: options.localAddress });
+    // The TLS layer decides when to end the TCP stream (after close_notify): the raw socket must
+    // not send its FIN by itself when the peer's arrives.
+    raw = net.connect({ host, port: options.port, family: options.family, localAddress: options.localAddress, allowHalfOpen: true });
   }
   const socket = new TLSSocket(raw, {
     ...options,

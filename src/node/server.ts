@@ -17,6 +17,8 @@ export interface ServerOptions extends SecureOptions {
   allowHalfOpen?: boolean;
   pauseOnConnect?: boolean;
   highWaterMark?: number;
+  /** Advanced: each connection's engine outbound ciphertext limit (see TLSSocketOptions). */
+  outboundLimit?: number;
 }
 
 export interface ShutdownOptions {
@@ -40,7 +42,10 @@ export class Server extends net.Server {
   stats = { handshakesOk: 0, handshakesFailed: 0, failuresByCode: {} as Record<string, number>, connectionsTotal: 0 };
 
   constructor(options: ServerOptions = {}, secureConnectionListener?: (socket: TLSSocket) => void) {
-    super({ allowHalfOpen: options.allowHalfOpen === true, pauseOnConnect: false });
+    // Raw sockets are always half-open: the TLS layer ends the TCP stream after close_notify
+    // (a raw socket that answered the peer's FIN by itself would cut our close_notify off).
+    // `allowHalfOpen` applies to the TLSSocket, as in node:tls.
+    super({ allowHalfOpen: true, pauseOnConnect: false });
     this.tlsOptions = options;
     this.context = createSecureContext(options, true);
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
@@ -59,6 +64,7 @@ export class Server extends net.Server {
       handshakeTimeout: o.handshakeTimeout ?? 120000,
       allowHalfOpen: o.allowHalfOpen,
       highWaterMark: o.highWaterMark,
+      outboundLimit: o.outboundLimit,
       parentCounters: this.counters,
     };
     let socket: TLSSocket;
@@ -126,9 +132,18 @@ export class Server extends net.Server {
       s.once('close', () => resolve());
     }));
     for (const s of live) {
-      // Idle connections (nothing queued) are closed politely now: close_notify + FIN.
-      if (s.pump.queuedBytes === 0 && !s.writableEnded && s.pump.isSecure) s.end();
-      else if (!s.pump.isSecure) s.destroy();
+      if (s.destroyed) continue;
+      // Handshakes in progress have nothing to drain.
+      if (!s.pump.isSecure) { s.destroy(); continue; }
+      if (s.writableEnded) continue;
+      // Close politely (close_notify + FIN) once nothing is queued: idle connections now, busy
+      // ones when their queued data has been handed to the transport.
+      const endWhenIdle = () => {
+        s.idleHook = null;
+        if (!s.destroyed && !s.writableEnded) s.end();
+      };
+      if (s.pump.isIdle && s.writableLength === 0) endWhenIdle();
+      else s.idleHook = endWhenIdle;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<void>((resolve) => {

@@ -37,6 +37,11 @@ export interface TLSSocketOptions extends SecureOptions {
   transport?: Transport;
   /** Counters of the server this socket belongs to. */
   parentCounters?: Counters;
+  /**
+   * Advanced: the engine's outbound ciphertext limit in bytes (default 64 KiB); beyond it
+   * mbedTLS sees WANT_WRITE and the write waits for the transport to drain.
+   */
+  outboundLimit?: number;
 }
 
 function toBuffer(u8: Uint8Array): Buffer {
@@ -60,6 +65,9 @@ export class TLSSocket extends Duplex {
   private keylogRequested: boolean;
   private _timeoutMs = 0;
   private _timeoutTimer: ReturnType<typeof setTimeout> | undefined;
+  private peerEndPushed = false;
+  /** Called when the connection becomes idle after work (set by Server.shutdown). */
+  idleHook: (() => void) | null = null;
 
   constructor(socket: DuplexLike | null | undefined, options: TLSSocketOptions = {}) {
     super({ allowHalfOpen: options.allowHalfOpen === true, highWaterMark: options.highWaterMark });
@@ -80,12 +88,14 @@ export class TLSSocket extends Duplex {
       host: this.isServerSide ? undefined : options.servername ?? host ?? 'localhost',
       session: options.session,
       keylog: true,
+      outboundLimit: options.outboundLimit,
     });
     const sni = options.SNICallback;
     this.pump = new Pump(this.engine, transport, this.host(), {
       highWaterMark: options.highWaterMark ?? 64 * 1024,
       handshakeTimeout: options.handshakeTimeout ?? 0,
       parentCounters: options.parentCounters,
+      onIdle: () => this.idleHook?.(),
       sniResolver: this.isServerSide && sni ? (name) => new Promise<TlsConfig | null>((resolve, reject) => {
         if (name === undefined) { resolve(null); return; }
         sni(name, (err, ctx) => {
@@ -103,7 +113,7 @@ export class TLSSocket extends Duplex {
     return {
       onSecure: () => this.onSecure(),
       onPlaintext: (data) => { this.touch(); return this.push(toBuffer(data)); },
-      onPeerEnd: () => this.push(null),
+      onPeerEnd: () => { this.peerEndPushed = true; this.push(null); },
       onEngineEvent: (ev) => this.onEngineEvent(ev),
       onQueueBelowHighWater: () => {
         const cb = this.pendingWriteCb;
@@ -118,11 +128,12 @@ export class TLSSocket extends Duplex {
         const cb = this.pendingWriteCb;
         this.pendingWriteCb = null;
         if (!this.destroyed) {
-          if (err) this.destroy(err);
-          else if (!this.readableEnded && this.secureEstablished && !this.pump.isSecure) this.destroy();
-          else this.destroy();
+          // A clean close after both directions ended: the readable side still holds data the
+          // application has not consumed; 'end' and then autoDestroy follow once it does.
+          const cleanEnd = !err && this.peerEndPushed && this.writableEnded;
+          if (!cleanEnd) this.destroy(err);
         }
-        cb?.(err ?? null);
+        cb?.(err ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'the connection closed before the write was sent'));
       },
     };
   }
@@ -147,14 +158,17 @@ export class TLSSocket extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.touch();
-    if (this.pump.write(chunk)) cb();
+    // The callback can run before the bytes are encrypted, and callers may reuse their buffer
+    // once it has: queue a copy.
+    if (this.pump.write(copy(chunk))) cb();
     else if (this.pump.isDead) cb(this.engine.error ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'write after the connection closed'));
     else this.pendingWriteCb = cb;
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
     let ok = true;
-    for (const { chunk } of chunks) ok = this.pump.write(chunk);
+    this.touch();
+    for (const { chunk } of chunks) ok = this.pump.write(copy(chunk));
     if (ok) cb();
     else if (this.pump.isDead) cb(this.engine.error ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'write after the connection closed'));
     else this.pendingWriteCb = cb;
@@ -270,17 +284,24 @@ export class TLSSocket extends Duplex {
   get isServer(): boolean { return this.isServerSide; }
 
   private touch(): void {
-    if (this._timeoutMs <= 0) { this.clearIdleTimer(); return; }
+    // No timer for a closed socket (http and others call setTimeout() during teardown too).
+    if (this._timeoutMs <= 0 || this.destroyed || this.pump.isDead) { this.clearIdleTimer(); return; }
     if (this._timeoutTimer) { this._timeoutTimer.refresh(); return; }
     this._timeoutTimer = setTimeout(() => {
       this._timeoutTimer = undefined;
       if (!this.destroyed) this.emit('timeout');
     }, this._timeoutMs);
+    // As node's socket timeouts: an idle timer alone does not keep the process alive.
+    this._timeoutTimer.unref();
   }
 
   private clearIdleTimer(): void {
     if (this._timeoutTimer) { clearTimeout(this._timeoutTimer); this._timeoutTimer = undefined; }
   }
+}
+
+function copy(chunk: Buffer): Uint8Array {
+  return new Uint8Array(chunk);
 }
 
 function isIpLike(host: string): boolean {

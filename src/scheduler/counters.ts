@@ -12,6 +12,12 @@ export interface CounterValues {
   retries: number;
   /** Events handled (data, drain, end, application writes, timers). */
   events: number;
+  /**
+   * Readiness advances: inbound bytes or end arrived, ciphertext moved from the engine to the
+   * transport, the transport drained. Operations are retried only on these, so ops stay within
+   * readiness + events + a small constant (the "no spin" bound).
+   */
+  readiness: number;
   bytesIn: number;
   bytesOut: number;
   plainIn: number;
@@ -26,7 +32,7 @@ export type CounterName = Exclude<keyof CounterValues, 'queuedBytes'>;
 
 export class Counters {
   readonly values: CounterValues = {
-    ops: 0, wantRead: 0, wantWrite: 0, retries: 0, events: 0, bytesIn: 0, bytesOut: 0,
+    ops: 0, wantRead: 0, wantWrite: 0, retries: 0, events: 0, readiness: 0, bytesIn: 0, bytesOut: 0,
     plainIn: 0, plainOut: 0, queuedBytes: 0, parks: 0, failures: 0,
   };
 

@@ -11,8 +11,9 @@
  *   'drain'     mbedTLS said WANT_WRITE: the engine's outbound queue is at its limit, and can
  *               only empty into the transport once the transport drains
  * together with the readiness generation at the moment it blocked. Readiness only advances on
- * events: bytes arrived (inbound generation + 1), outbound bytes moved from the engine to the
- * transport (drain generation + 1). On every event the pump runs each operation whose awaited
+ * events: bytes arrived or the stream ended (inbound generation + 1), outbound bytes moved from
+ * the engine to the transport or the transport drained (drain generation + 1). On every event
+ * the pump runs each operation whose awaited
  * readiness advanced, hands outbound bytes to the transport, and stops when every operation
  * waits on a readiness that has not changed. Nothing is retried on a timer or in a loop, so:
  *   - a write blocked on WANT_READ is retried when bytes arrive, not only when the socket is
@@ -28,7 +29,18 @@
  * Backpressure: `write()` reports whether the queue is below its high-water mark and the host
  * is told (onQueueBelowHighWater) when it drops below again; the transport's own backpressure
  * reaches mbedTLS as WANT_WRITE (the engine's outbound queue is bounded); inbound delivery is
- * paused while the application is not reading.
+ * paused while the application is not reading, unless an operation other than reading waits
+ * for inbound bytes (the handshake, or a write mbedTLS blocked on WANT_READ): pausing then would
+ * recreate the stall this scheduler exists to prevent.
+ *
+ * Ordering: each pass runs handshake, write, read, close. Reading waits while mbedTLS is part-way
+ * through one of our records (a write that returned WANT_*): only that write's retry may drive
+ * mbedTLS's output, or a post-handshake message (TLS 1.3 NewSessionTicket) read meanwhile would
+ * flush the record from inside mbedtls_ssl_read and break the write's same-buffer retry.
+ *
+ * Closing: close_notify is queued after every queued write; the transport is ended (FIN) only
+ * once the engine has handed all of its ciphertext to the transport, and end() callbacks run
+ * when the transport reports that those bytes were flushed.
  */
 import type { TlsError } from '../errors/tls-error.js';
 import { TlsError as TlsErrorClass } from '../errors/tls-error.js';
@@ -64,6 +76,11 @@ export interface PumpOptions {
   /** Server-wide counters this pump also adds to. */
   parentCounters?: Counters;
   /**
+   * Called when the connection becomes idle after work: nothing queued, no record pending and
+   * every byte of ciphertext handed to the transport (used by graceful shutdown).
+   */
+  onIdle?: () => void;
+  /**
    * Server: picks certificates for the client's SNI before the handshake goes on (node's
    * SNICallback). The handshake waits, as one more readiness, until it settles.
    */
@@ -74,8 +91,13 @@ interface Op { waiting: Readiness; gen: number }
 
 interface QueuedChunk { data: Uint8Array; offset: number }
 
-/** Largest plaintext record: chunks are packed up to this size. */
-const RECORD = 16384;
+/**
+ * Plaintext handed to the engine per write: chunks are packed up to this size. 16383, not
+ * 16384: a TLS 1.3 record carries at most 16383 bytes of data (the inner content type takes
+ * one), so 16384-byte chunks would go out as a full record plus a 1-byte record. In TLS 1.2 this
+ * costs one byte per record, and no extra records.
+ */
+const RECORD = 16383;
 
 export class Pump {
   readonly counters: Counters;
@@ -93,6 +115,13 @@ export class Pump {
   private reading = true;
   private closeRequested = false;
   private closeSent = false;
+  /** transport.end() called (after close_notify left the engine), and its callback ran. */
+  private finSent = false;
+  private finDone = false;
+  private finError: Error | undefined;
+  private transportPaused = false;
+  private idle = true;
+  private readonly onIdle: (() => void) | undefined;
   private transportEnded = false;
   private peerEndReported = false;
   private transportFull = false;
@@ -113,6 +142,7 @@ export class Pump {
     options: PumpOptions = {}) {
     this.counters = new Counters(options.parentCounters);
     this.sniResolver = options.sniResolver;
+    this.onIdle = options.onIdle;
     this.sniState = options.sniResolver && engine.isServer ? 'peek' : 'done';
     this.hwm = options.highWaterMark ?? 64 * 1024;
     const timeout = options.handshakeTimeout ?? 0;
@@ -152,7 +182,7 @@ export class Pump {
   /** After the queue is written: close_notify, then end of stream; `cb` once both are handed over. */
   end(cb?: (err?: Error) => void): void {
     if (cb) {
-      if (this.closeSent) { queueMicrotask(cb); return; }
+      if (this.finDone) { const err = this.finError; queueMicrotask(() => cb(err)); return; }
       if (this.dead) { queueMicrotask(() => cb(new TlsErrorClass('ERR_TLS_INVALID_STATE', 'local', 'connection destroyed before close_notify was sent'))); return; }
       this.endCallbacks.push(cb);
     }
@@ -164,15 +194,34 @@ export class Pump {
   pauseReading(): void {
     if (!this.reading) return;
     this.reading = false;
-    this.transport.pause();
+    this.syncInboundFlow();
   }
 
   resumeReading(): void {
     if (this.reading || this.dead) return;
     this.reading = true;
-    this.transport.resume();
+    this.syncInboundFlow();
     this.counters.add('events');
     this.schedule();
+  }
+
+  /**
+   * The transport is paused only while nothing needs inbound bytes: the application is not
+   * reading, and neither the handshake nor a blocked write or close waits for the peer.
+   */
+  private syncInboundFlow(): void {
+    if (this.dead) return;
+    const pending = (op: Op) => op.waiting === 'inbound';
+    const need = this.reading || !this.secure ||
+      ((this.queue.length > 0 || this.engine.hasPendingWrite) && pending(this.writeOp)) ||
+      (this.closeRequested && !this.closeSent && pending(this.closeOp));
+    if (need && this.transportPaused) {
+      this.transportPaused = false;
+      this.transport.resume();
+    } else if (!need && !this.transportPaused) {
+      this.transportPaused = true;
+      this.transport.pause();
+    }
   }
 
   /** Tears everything down now: transport destroyed, engine freed, timer cleared. */
@@ -198,11 +247,18 @@ export class Pump {
     return this.dead;
   }
 
+  /** Secure, nothing queued, no record pending, all ciphertext handed to the transport. */
+  get isIdle(): boolean {
+    return !this.dead && this.secure && this.queue.length === 0 && !this.engine.hasPendingWrite && this.engine.outboundLength === 0;
+  }
+
   /** What each pending operation waits for (for status displays and tests). */
   waiting(): { handshake: Readiness | 'done'; write: Readiness | 'idle'; read: Readiness | 'paused'; close: Readiness | 'idle' | 'done' } {
     return {
       handshake: this.secure ? 'done' : this.hsOp.waiting,
-      write: this.queue.length > 0 || this.engine.disposed === false && !this.dead && this.engine.hasPendingWrite ? this.writeOp.waiting : 'idle',
+      write: this.queue.length > 0 || this.engine.disposed === false && !this.dead && this.engine.hasPendingWrite
+        // Before the handshake completes, queued data waits on whatever the handshake waits on.
+        ? (this.secure ? this.writeOp.waiting : this.hsOp.waiting) : 'idle',
       read: this.reading ? this.readOp.waiting : 'paused',
       close: this.closeSent ? 'done' : this.closeRequested ? this.closeOp.waiting : 'idle',
     };
@@ -227,6 +283,7 @@ export class Pump {
     if (this.failed) return; // a failed engine consumes no more input
     this.engine.feed(data);
     this.inboundGen++;
+    this.counters.add('readiness');
     if (this.sniState === 'peek') this.peekSni(data);
     this.run();
   }
@@ -260,6 +317,7 @@ export class Pump {
     this.transportEnded = true;
     this.engine.feedEnd();
     this.inboundGen++;
+    this.counters.add('readiness');
     this.run();
   }
 
@@ -267,6 +325,10 @@ export class Pump {
     if (this.dead) return;
     this.counters.add('events');
     this.transportFull = false;
+    // A drain is drain readiness even when the engine holds no ciphertext: a write that stopped
+    // because the transport was full (its bytes already handed over) resumes on it.
+    this.drainGen++;
+    this.counters.add('readiness');
     this.run();
   }
 
@@ -276,6 +338,9 @@ export class Pump {
     this.dead = true;
     this.clearTimer();
     this.engine.dispose();
+    this.queue.length = 0;
+    this.queued = 0;
+    this.counters.setQueued(0);
     this.settleEnd(new TlsErrorClass('ERR_TLS_INVALID_STATE', 'local', 'connection closed before close_notify was sent'));
     this.host.onClose(error);
   }
@@ -333,6 +398,7 @@ export class Pump {
         }
       } while (this.again && !this.dead);
       if (!this.dead && !this.failed) this.afterRun();
+      if (!this.dead && !this.failed) this.syncInboundFlow();
     } finally {
       this.running = false;
     }
@@ -347,9 +413,28 @@ export class Pump {
       // End of stream without close_notify: the readable side ends as node:tls reports it.
       this.reportPeerEnd();
     }
-    if (this.secure && this.queue.length === 0 && this.engine.outboundLength === 0 && this.engine.inboundLength === 0) {
+    this.maybeSendFin();
+    const idle = this.secure && this.queue.length === 0 && !this.engine.hasPendingWrite && this.engine.outboundLength === 0;
+    if (idle && this.engine.inboundLength === 0 && !this.engine.parked) {
       if (this.engine.park()) this.counters.add('parks');
     }
+    if (idle && !this.idle) {
+      this.idle = true;
+      this.onIdle?.();
+    } else if (!idle) {
+      this.idle = false;
+    }
+  }
+
+  /** After close_notify: FIN once the engine has handed every byte to the transport. */
+  private maybeSendFin(): void {
+    if (!this.closeSent || this.finSent || this.dead || this.engine.outboundLength > 0) return;
+    this.finSent = true;
+    this.transport.end((err) => {
+      this.finDone = true;
+      this.finError = err;
+      this.settleEnd(err);
+    });
   }
 
   /** Engine outbound ciphertext → transport, while the transport accepts it. */
@@ -363,7 +448,7 @@ export class Pump {
       this.counters.add('bytesOut', out.length);
       if (!this.transport.write(out)) this.transportFull = true;
     }
-    if (moved) this.drainGen++;
+    if (moved) { this.drainGen++; this.counters.add('readiness'); }
     if (this.engine.error && !this.failed) this.fail(this.engine.error);
     return moved;
   }
@@ -460,6 +545,12 @@ export class Pump {
 
   private stepRead(): boolean {
     if (!this.reading || this.peerEndReported || !this.runnable(this.readOp)) return false;
+    // Not while mbedTLS is part-way through a record of ours (a write that returned WANT_*):
+    // a TLS 1.3 NewSessionTicket read now makes mbedtls_ssl_read flush that record itself,
+    // after which the write's retry either fails (RECEIVED_NEW_SESSION_TICKET) or, if the flush
+    // completed, sends the record a second time. The write op runs first in every pass, so
+    // reading resumes in the same pass the record completes; inbound bytes keep being fed.
+    if (this.engine.hasPendingWrite) return false;
     this.unblock(this.readOp);
     let progress = false;
     for (;;) {
@@ -497,8 +588,7 @@ export class Pump {
     if (step === 'done') {
       this.closeSent = true;
       this.flushOut();
-      this.transport.end();
-      this.settleEnd();
+      this.maybeSendFin();
       return true;
     }
     if (step === 'failed') { this.fail(this.engine.error!); return false; }

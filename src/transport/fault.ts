@@ -30,9 +30,13 @@ export class FaultTransport implements Transport {
   private inbox: Uint8Array[] = [];
   private outbox: Uint8Array[] = [];
   private outboxBytes = 0;
+  /** write() reported full to the owner, who now waits for onDrain. */
   private full = false;
+  /** The inner transport reported full and has not drained yet. */
+  private innerFull = false;
   private pendingEnd = false;
   private endRequested = false;
+  private endCallbacks: Array<(error?: Error) => void> = [];
   private delivering = false;
   /** What crossed, for assertions. */
   readonly stats = { writes: 0, bytesWritten: 0, bytesDelivered: 0, deliveries: 0, drains: 0 };
@@ -49,7 +53,10 @@ export class FaultTransport implements Transport {
     this.inner.attach({
       onData: (d) => { this.inbox.push(d); this.deliver(); },
       onEnd: () => { this.pendingEnd = true; this.deliver(); },
-      onDrain: () => { if (!this.outHeld) this.emitDrain(); },
+      onDrain: () => {
+        this.innerFull = false;
+        if (!(this.outHeld && this.outboxBytes >= this.outCapacity)) this.emitDrain();
+      },
       onClose: (e) => handlers.onClose(e),
     });
   }
@@ -68,13 +75,18 @@ export class FaultTransport implements Transport {
       return !this.full;
     }
     const ok = this.inner.write(data);
-    if (!ok) this.full = true;
+    if (!ok) { this.innerFull = true; this.full = true; }
     return ok;
   }
 
-  end(): void {
-    if (this.outHeld) { this.endRequested = true; return; }
-    this.inner.end();
+  end(cb?: (error?: Error) => void): void {
+    if (this.outHeld) {
+      // The FIN goes after the held bytes, when they are released.
+      this.endRequested = true;
+      if (cb) this.endCallbacks.push(cb);
+      return;
+    }
+    this.inner.end(cb);
   }
 
   destroy(error?: Error): void {
@@ -96,16 +108,24 @@ export class FaultTransport implements Transport {
     this.outCapacity = capacity;
   }
 
-  /** Sends every held outbound byte and, if write() had reported full, emits drain. */
-  releaseOutbound(): void {
-    this.outHeld = false;
+  /**
+   * Sends every held outbound byte and, if write() had reported full, emits drain. With
+   * `keepHolding`, the hold stays in force for what is written next (one step at a time).
+   */
+  releaseOutbound(keepHolding = false): void {
+    this.outHeld = keepHolding;
     const box = this.outbox;
     this.outbox = [];
     this.outboxBytes = 0;
-    let ok = true;
-    for (const c of box) ok = this.inner.write(c) && ok;
-    if (this.endRequested) { this.endRequested = false; this.inner.end(); }
-    if (ok) this.emitDrain();
+    for (const c of box) if (!this.inner.write(c)) this.innerFull = true;
+    if (this.endRequested && !keepHolding) {
+      this.endRequested = false;
+      const cbs = this.endCallbacks;
+      this.endCallbacks = [];
+      this.inner.end(cbs.length === 0 ? undefined : (err) => { for (const cb of cbs) cb(err); });
+    }
+    // Drain now unless the inner transport is full (then its own drain relays it).
+    if (!this.innerFull) this.emitDrain();
   }
 
   holdInbound(): void {

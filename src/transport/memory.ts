@@ -43,7 +43,12 @@ class MemoryEnd implements Transport {
     return !this.wantDrain;
   }
 
-  end(): void {
+  end(cb?: (error?: Error) => void): void {
+    if (cb) {
+      // Bytes are copied to the peer on write(): once ended, nothing can be lost.
+      const err = this.closed ? Object.assign(new Error('memory transport closed'), { code: 'ERR_STREAM_DESTROYED' }) : undefined;
+      queueMicrotask(() => cb(err));
+    }
     if (this.ended || this.closed) return;
     this.ended = true;
     this.peer.peerEnded = true;

@@ -16,12 +16,15 @@ export interface DuplexLike {
   readonly destroyed?: boolean;
   readonly writableNeedDrain?: boolean;
   readonly writableEnded?: boolean;
+  readonly writableFinished?: boolean;
 }
 
 export class StreamTransport implements Transport {
   private handlers: TransportHandlers | null = null;
   private closed = false;
   private full = false;
+  private finished = false;
+  private endWaiters: Array<(error?: Error) => void> = [];
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(readonly stream: DuplexLike) {}
@@ -37,6 +40,8 @@ export class StreamTransport implements Transport {
     });
     on('end', () => handlers.onEnd());
     on('drain', () => { this.full = false; handlers.onDrain(); });
+    // 'finish': everything written before end() reached the OS, and the FIN was sent.
+    on('finish', () => { this.finished = true; this.settleEnd(); });
     // 'error' is always followed by 'close' on node streams; remember it for onClose.
     let error: Error | undefined;
     on('error', (e: Error) => { error = e; });
@@ -55,7 +60,12 @@ export class StreamTransport implements Transport {
     return ok;
   }
 
-  end(): void {
+  end(cb?: (error?: Error) => void): void {
+    if (cb) {
+      if (this.finished || this.stream.writableFinished) queueMicrotask(() => cb());
+      else if (this.closed) queueMicrotask(() => cb(closedError()));
+      else this.endWaiters.push(cb);
+    }
     if (!this.closed && !this.stream.writableEnded) this.stream.end();
   }
 
@@ -78,6 +88,17 @@ export class StreamTransport implements Transport {
     for (const [event, fn] of this.listeners) this.stream.removeListener(event, fn);
     // Keep swallowing late errors from the raw stream: the TLS layer reports them.
     this.stream.on('error', () => {});
+    this.settleEnd(error ?? closedError());
     this.handlers?.onClose(error);
   }
+
+  private settleEnd(error?: Error): void {
+    const waiters = this.endWaiters;
+    this.endWaiters = [];
+    for (const cb of waiters) cb(error);
+  }
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('the stream closed before its end was flushed'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

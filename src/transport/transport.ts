@@ -20,8 +20,12 @@ export interface Transport {
   attach(handlers: TransportHandlers): void;
   /** Sends bytes; false means "full: wait for onDrain before writing more". */
   write(data: Uint8Array): boolean;
-  /** Half-closes the sending side (FIN) after everything written so far. */
-  end(): void;
+  /**
+   * Half-closes the sending side (FIN) after everything written so far. `cb` runs once the
+   * transport has flushed those bytes and the FIN (or with the error that prevented it), so the
+   * owner knows when tearing the transport down can no longer lose data.
+   */
+  end(cb?: (error?: Error) => void): void;
   /** Tears the transport down now. */
   destroy(error?: Error): void;
   pause(): void;

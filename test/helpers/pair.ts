@@ -95,3 +95,85 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+// ---- more helpers for the engine suites ------------------------------------------------------
+
+/** An engine pair on existing configs (the caller owns and disposes the configs). */
+export function pairOn(serverConfig: TlsConfig, clientConfig: TlsConfig,
+  clientEngine: EngineOptions = { servername: 'localhost' }, serverEngine: EngineOptions = {}): Pair {
+  const client = new TlsEngine(clientConfig, clientEngine);
+  const server = new TlsEngine(serverConfig, serverEngine);
+  return {
+    client, server, clientConfig, serverConfig,
+    dispose() { client.dispose(); server.dispose(); },
+  };
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+/** Everything queued outbound by an engine, as one buffer (empty when nothing). */
+export function drain(e: TlsEngine): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let out = e.takeOutbound(); out; out = e.takeOutbound()) parts.push(out);
+  return concat(parts);
+}
+
+export interface Flight { from: 'client' | 'server'; bytes: Uint8Array }
+
+/**
+ * Runs the handshake one flight at a time, recording each flight's bytes (what one side sent in
+ * reply to the other's previous flight). `deliver` may replace how a flight reaches its peer
+ * (default: one feed). Stops when both sides are done (or one failed) and nothing moves.
+ */
+export function recordHandshake(p: Pair, deliver: (to: TlsEngine, bytes: Uint8Array, index: number) => void =
+  (to, b) => { if (b.length) to.feed(b); }): { client: Step; server: Step; flights: Flight[] } {
+  const flights: Flight[] = [];
+  let c: Step = p.client.handshake();
+  let s: Step = 'want-read';
+  for (let i = 0; i < 50; i++) {
+    const a = drain(p.client);
+    if (a.length) { flights.push({ from: 'client', bytes: a }); deliver(p.server, a, flights.length - 1); }
+    s = p.server.handshake();
+    const b = drain(p.server);
+    if (b.length) { flights.push({ from: 'server', bytes: b }); deliver(p.client, b, flights.length - 1); }
+    c = p.client.handshake();
+    const done = (x: Step) => x === 'done' || x === 'failed';
+    if (done(c) && done(s) && p.client.outboundLength === 0 && p.server.outboundLength === 0) break;
+  }
+  return { client: c, server: s, flights };
+}
+
+/** TLS records in a byte string: [offset, total length] of each (stops at a partial record). */
+export function records(b: Uint8Array): Array<{ type: number; offset: number; length: number }> {
+  const out: Array<{ type: number; offset: number; length: number }> = [];
+  for (let off = 0; off + 5 <= b.length;) {
+    const len = 5 + ((b[off + 3]! << 8) | b[off + 4]!);
+    if (off + len > b.length) break;
+    out.push({ type: b[off]!, offset: off, length: len });
+    off += len;
+  }
+  return out;
+}
+
+/**
+ * Moves bytes both ways and reads on both sides until nothing moves; returns what each side
+ * read. Used to let post-handshake messages (TLS 1.3 NewSessionTicket) arrive.
+ */
+export function settle(p: Pair): { client: Uint8Array; server: Uint8Array } {
+  const got = { client: [] as Uint8Array[], server: [] as Uint8Array[] };
+  for (let i = 0; i < 20; i++) {
+    got.client.push(readAll(p.client));
+    got.server.push(readAll(p.server));
+    const a = move(p.client, p.server);
+    const b = move(p.server, p.client);
+    if (a === 0 && b === 0) break;
+  }
+  return { client: concat(got.client), server: concat(got.server) };
+}
+
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
