@@ -7,7 +7,7 @@ import { TlsConfig, type SecureOptions } from '../src/engine/config.js';
 import { TlsError } from '../src/errors/tls-error.js';
 import { lib } from '../src/wasm/module.js';
 import { fixture, pem } from './helpers/fixtures.js';
-import { bytes, equal, handshake, makePair, transfer } from './helpers/pair.js';
+import { bytes, equal, handshake, makePair, pairOn, transfer } from './helpers/pair.js';
 
 const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 const leafOf = (name: string) => ({ key: fixture(`${name}.key`), cert: fixture(`${name}.crt`) });
@@ -279,6 +279,49 @@ test('invalid options → ERR_TLS_INVALID_OPTION with the option named', () => {
     }
   }
   expectConfigError(() => TlsConfig.client(null as never), 'ERR_TLS_INVALID_OPTION', 'options');
+});
+
+test('addContext: a bad server name, or a client config → ERR_TLS_INVALID_OPTION naming servername', () => {
+  warm();
+  const sc = TlsConfig.server(pem.ecdsa());
+  const cc = TlsConfig.client({ ca: pem.ca() });
+  try {
+    const before = lib().heap().count;
+    const cases: Array<[string, TlsConfig, unknown]> = [
+      ['number', sc, 42],
+      ['undefined', sc, undefined],
+      ['null', sc, null],
+      ['bytes', sc, new TextEncoder().encode('other.test')],
+      ['empty', sc, ''],
+      ['longer than a DNS name (253)', sc, `${'a'.repeat(63)}.`.repeat(4) + 'test'],
+      ['client config', cc, 'other.test'],
+    ];
+    for (const [name, cfg, servername] of cases) {
+      try {
+        cfg.addContext(servername as string, pem.other());
+        assert.unreachable(name);
+      } catch (e) {
+        assert.instance(e, TlsError, name);
+        assert.is((e as TlsError).code, 'ERR_TLS_INVALID_OPTION', `${name}: ${(e as Error).message}`);
+        assert.is((e as TlsError).option, 'servername', `${name}: ${(e as Error).message}`);
+      }
+    }
+    assert.is(lib().heap().count, before, 'nothing was added');
+    // the same certificates under a good name are accepted and chosen by SNI
+    sc.addContext('other.test', pem.other());
+    const client = TlsConfig.client({ ca: pem.ca() });
+    const p = pairOn(sc, client, { servername: 'other.test' });
+    try {
+      assert.equal(handshake(p), { client: 'done', server: 'done' }, String(p.client.error));
+      assert.is(p.client.peerCertificates()[0]?.subject.CN, 'other.test');
+    } finally {
+      p.dispose();
+      client.dispose();
+    }
+  } finally {
+    sc.dispose();
+    cc.dispose();
+  }
 });
 
 test('valid option spellings are accepted', () => {

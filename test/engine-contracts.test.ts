@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TlsConfig } from '../src/engine/config.js';
 import { TlsError } from '../src/errors/tls-error.js';
-import { TlsEngine, type Step } from '../src/engine/tls-engine.js';
+import { TlsEngine, type EngineOptions, type Step } from '../src/engine/tls-engine.js';
 import type { BytePtr, ConnPtr } from '../src/wasm/ffi.js';
 import { lib } from '../src/wasm/module.js';
 import { pem, fixture } from './helpers/fixtures.js';
@@ -222,6 +222,46 @@ test('TLSv1.3 server: a NewSessionTicket blocked by the queue limit does not swa
       }
       assert.is(p.client.takeEvents().filter((e) => e.type === 'session').length, 1);
     }, {}, only('TLSv1.3'), { servername: 'localhost' }, { outboundLimit: 50 });
+  }
+});
+
+test('servername and session engine options of the wrong type → ERR_TLS_INVALID_OPTION naming them', () => {
+  const cfg = TlsConfig.client({ ca: pem.ca() });
+  const before = lib().heap().count;
+  try {
+    const cases: Array<[string, EngineOptions]> = [
+      ['servername', { servername: 42 as never }],
+      ['servername', { servername: null as never }],
+      ['servername', { servername: ['localhost'] as never }],
+      ['servername', { servername: utf8('localhost') as never }],
+      ['session', { servername: 'localhost', session: 'a session' as never }],
+      ['session', { servername: 'localhost', session: null as never }],
+      ['session', { servername: 'localhost', session: [1, 2, 3] as never }],
+      ['session', { servername: 'localhost', session: new ArrayBuffer(8) as never }],
+    ];
+    for (const [option, opts] of cases) {
+      try {
+        new TlsEngine(cfg, opts);
+        assert.unreachable(`${option}: ${String(opts[option as keyof EngineOptions])}`);
+      } catch (e) {
+        assert.instance(e, TlsError, option);
+        assert.is((e as TlsError).code, 'ERR_TLS_INVALID_OPTION', (e as Error).message);
+        assert.is((e as TlsError).option, option, (e as Error).message);
+        assert.is((e as TlsError).fault, 'local');
+      }
+    }
+    assert.is(lib().heap().count, before, 'the half-made connections were freed');
+    // the config is unharmed: a well-formed engine from it still completes a handshake
+    const sc = TlsConfig.server(pem.ecdsa());
+    const p = pairOn(sc, cfg);
+    try {
+      assert.equal(handshake(p), { client: 'done', server: 'done' });
+    } finally {
+      p.dispose();
+      sc.dispose();
+    }
+  } finally {
+    cfg.dispose();
   }
 });
 
@@ -614,6 +654,9 @@ test('dispose() twice is safe; any use afterwards throws ERR_TLS_DISPOSED', () =
     ['close', () => p.client.close()],
     ['flush', () => p.client.flush()],
     ['useCertificates', () => p.client.useCertificates(p.serverConfig)],
+    // the transport's EOF after dispose: a late 'end' event from a socket must not reach a
+    // freed connection silently
+    ['feedEnd', () => p.client.feedEnd()],
   ];
   for (const [name, use] of uses) {
     try {
@@ -631,11 +674,21 @@ test('dispose() twice is safe; any use afterwards throws ERR_TLS_DISPOSED', () =
   assert.equal(p.client.peerCertificatesDer(), []);
   p.dispose();
   p.dispose();
-  try {
-    new TlsEngine(p.clientConfig);
-    assert.unreachable('engine from a disposed config');
-  } catch (e) {
-    assert.is((e as TlsError).code, 'ERR_TLS_DISPOSED');
+  // a disposed config: making an engine from it, or adding an SNI context to it (which would
+  // hand a freed config to the wasm side), throws the same typed error
+  const configUses: Array<[string, () => unknown]> = [
+    ['new TlsEngine', () => new TlsEngine(p.clientConfig)],
+    ['addContext', () => p.serverConfig.addContext('other.test', pem.other())],
+  ];
+  for (const [name, use] of configUses) {
+    try {
+      use();
+      assert.unreachable(name);
+    } catch (e) {
+      assert.instance(e, TlsError, name);
+      assert.is((e as TlsError).code, 'ERR_TLS_DISPOSED', name);
+      assert.is((e as TlsError).fault, 'local', name);
+    }
   }
 });
 

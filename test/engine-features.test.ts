@@ -1,12 +1,18 @@
 // Resumption (TLS 1.2 tickets, TLS 1.3 PSK), ALPN, SNI, mutual TLS, key logging and
-// generateSelfSigned, on in-memory engine pairs.
+// generateSelfSigned, on in-memory engine pairs. Browser-clean (no node:* imports): the browser
+// harness runs this file as it is.
 import './helpers/setup.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { X509Certificate } from 'node:crypto';
 import { TlsConfig } from '../src/engine/config.js';
+import { children, parseDer, readUnsignedInteger, TAG } from '../src/engine/der.js';
+import { checkServerIdentity } from '../src/engine/identity.js';
 import { generateSelfSigned } from '../src/engine/self-signed.js';
 import type { EngineEvent, TlsEngine } from '../src/engine/tls-engine.js';
+import {
+  EKU_CLIENT_AUTH, EKU_SERVER_AUTH, KU_DIGITAL_SIGNATURE, parseCertificate, parseCertificateInfo, pemToDerList,
+  type CertificateInfo,
+} from '../src/engine/x509.js';
 import { lib } from '../src/wasm/module.js';
 import { fixture, pem } from './helpers/fixtures.js';
 import {
@@ -70,7 +76,8 @@ for (const v of VERSIONS) {
       }
       // the first session again (TLS 1.2 tickets and TLS 1.3 tickets are reusable here)
       const again = connectOn(sc, cc, got[0]);
-      assert.is(again.client.sessionReused, again.server.sessionReused);
+      assert.ok(again.client.sessionReused, 'client: the first session resumes again');
+      assert.ok(again.server.sessionReused, 'server: the first session resumes again');
       again.dispose();
     } finally {
       sc.dispose();
@@ -386,15 +393,20 @@ for (const v of VERSIONS) {
     try {
       const first = connectOn(sc, cc);
       assert.ok(first.server.authorized);
-      // TLS 1.2 makes the session at the handshake; a TLS 1.3 server that issued a ticket
-      // would send it after the handshake (settled by connectOn)
+      // A server with requestCert issues no tickets (see TlsConfig): TLS 1.3 sends no
+      // NewSessionTicket at all; a TLS 1.2 client still makes a session (a session ID) at the
+      // handshake, and offers it, but the server (no session cache) does not resume it.
       const s = sessions(first.client)[0];
       first.dispose();
+      if (v === 'TLSv1.3') assert.is(s, undefined, 'no ticket from a requestCert server');
+      else assert.ok(s, 'a TLS 1.2 session to offer');
       for (let i = 0; i < 2; i++) {
         const p = connectOn(sc, cc, s);
         assert.ok(p.server.authorized, `connection ${i + 2}: ${p.server.authorizationError}`);
         assert.is(p.server.peerCertificates()[0]?.subject.CN, 'test-client');
-        assert.is(p.client.sessionReused, p.server.sessionReused);
+        // a full handshake every time: the client's certificate was sent and checked again
+        assert.not.ok(p.client.sessionReused, `client, connection ${i + 2}`);
+        assert.not.ok(p.server.sessionReused, `server, connection ${i + 2}`);
         p.dispose();
       }
     } finally {
@@ -455,71 +467,154 @@ test('no keylog option → no keylog events', () => {
 });
 
 // ---- generateSelfSigned -------------------------------------------------------------------------
+// Checked with the project's own parser and identity check (browser-clean), an independent
+// ECDSA implementation (WebCrypto) for the self-signature, and handshakes that trust the
+// certificate as their CA. test/engine-selfsigned-node.test.ts cross-checks the same output
+// against node's X509Certificate.
 
-test('generateSelfSigned: a usable server certificate with the requested names', () => {
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_P256 = '1.2.840.10045.3.1.7';
+const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
+
+// Names come with a null prototype (as node's do): compare copies ({ ...name }) with literals.
+function certInfo(certPem: string): CertificateInfo {
+  const ders = pemToDerList(certPem);
+  assert.is(ders.length, 1, 'one certificate in the PEM');
+  return parseCertificateInfo(ders[0]!);
+}
+
+/**
+ * Verifies the certificate's signature over its TBSCertificate with its own public key. Needed
+ * because a handshake does not: mbedTLS accepts a self-issued leaf that is byte-identical to a
+ * trusted certificate without checking its signature (x509_crt_check_ee_locally_trusted).
+ */
+async function selfSignatureValid(info: CertificateInfo): Promise<boolean> {
+  // X.509 carries ECDSA-Sig-Value (DER SEQUENCE of r, s); WebCrypto wants r || s, 32 bytes each
+  const [r, s] = children(parseDer(info.signature, TAG.SEQUENCE, 'ECDSA-Sig-Value')).map(readUnsignedInteger);
+  const raw = new Uint8Array(64);
+  raw.set(r!, 32 - r!.length);
+  raw.set(s!, 64 - s!.length);
+  const subtle = globalThis.crypto.subtle;
+  // (copies: WebCrypto's types want ArrayBuffer-backed views)
+  const key = await subtle.importKey('spki', new Uint8Array(info.spki), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  return subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw, new Uint8Array(info.tbs));
+}
+
+const DAY = 86_400_000;
+
+test('generateSelfSigned: a usable server certificate with the requested names', async () => {
   const before = Date.now();
   const g = generateSelfSigned({ altNames: ['localhost', '127.0.0.1', '::1'], days: 30 });
-  assert.match(g.key, /^-----BEGIN EC PRIVATE KEY-----/);
-  assert.match(g.cert, /^-----BEGIN CERTIFICATE-----/);
-  const x = new X509Certificate(g.cert);
-  assert.is(x.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
-  assert.match(x.subject, /CN=localhost/);
-  assert.is(x.subject, x.issuer);
-  assert.ok(x.verify(x.publicKey), 'self-signed');
-  assert.ok(x.checkHost('localhost'));
-  assert.ok(x.checkIP('127.0.0.1'));
-  assert.ok(x.checkIP('::1'));
-  const from = Date.parse(x.validFrom), to = Date.parse(x.validTo);
-  assert.ok(from <= before && from > before - 10 * 60_000, `validFrom ${x.validFrom}`);
-  const days = (to - from) / 86_400_000;
+  assert.match(g.key, /^-----BEGIN EC PRIVATE KEY-----\n[^]*\n-----END EC PRIVATE KEY-----\n$/);
+  assert.match(g.cert, /^-----BEGIN CERTIFICATE-----\n[^]*\n-----END CERTIFICATE-----\n$/);
+  assert.not.match(g.cert, /PRIVATE KEY/, 'the key stays out of the certificate PEM');
+  const info = certInfo(g.cert);
+  assert.is(info.version, 3);
+  assert.is(info.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+  assert.equal(info.dnsNames, ['localhost']);
+  assert.equal(info.ipAddresses, ['127.0.0.1', '0:0:0:0:0:0:0:1']);
+  assert.equal({ ...info.subject }, { CN: 'localhost' });
+  assert.equal({ ...info.issuer }, { ...info.subject });
+  assert.ok(info.selfIssued, 'subject and issuer are the same name');
+  // valid from a minute ago (clock skew), for the requested number of days
+  const from = info.notBefore.getTime(), to = info.notAfter.getTime();
+  assert.ok(from <= before && from > before - 10 * 60_000, `validFrom ${info.validFrom}`);
+  const days = (to - from) / DAY;
   assert.ok(days > 29.9 && days < 30.1, `validity ${days} days`);
-  assert.is(x.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
-  assert.ok(x.keyUsage === undefined || x.keyUsage.length >= 0);
+  // an ECDSA P-256 key, signed with ECDSA-SHA256
+  assert.is(info.publicKeyAlgorithm, OID_EC_PUBLIC_KEY);
+  assert.is(info.namedCurve, OID_P256);
+  assert.is(info.publicKey.asn1Curve, 'prime256v1');
+  assert.is(info.publicKey.nistCurve, 'P-256');
+  assert.is(info.signatureAlgorithm, OID_ECDSA_SHA256);
+  assert.ok(await selfSignatureValid(info), 'signed by its own key');
+  // a server certificate, not a CA: digitalSignature only, serverAuth and clientAuth
+  assert.is(info.keyUsage, KU_DIGITAL_SIGNATURE);
+  assert.equal(info.extKeyUsage, [EKU_SERVER_AUTH, EKU_CLIENT_AUTH]);
+  assert.not.ok(info.isCA);
+  assert.not.ok(info.ca);
+  // the signature check can fail: one flipped bit in the signed part is caught
+  const tampered = { ...info, tbs: info.tbs.slice() };
+  tampered.tbs[tampered.tbs.length - 40]! ^= 0x01;
+  assert.not.ok(await selfSignatureValid(tampered), 'a modified TBSCertificate fails');
 
-  for (const [servername, host] of [['localhost', undefined], [undefined, '::1'], [undefined, '127.0.0.1']] as const) {
+  // node:tls's identity rules (checkServerIdentity) accept exactly the requested names
+  const peer = parseCertificate(info.raw, { sha256: (d) => lib().sha256(d), sha1: (d) => lib().sha1(d) });
+  for (const name of ['localhost', 'LOCALHOST', '127.0.0.1', '::1', '0:0:0:0:0:0:0:1']) {
+    assert.is(checkServerIdentity(name, peer), undefined, name);
+  }
+  for (const name of ['example.com', 'sub.localhost', '127.0.0.2', '::2']) {
+    assert.is(checkServerIdentity(name, peer)?.code, 'ERR_TLS_CERT_ALTNAME_INVALID', name);
+  }
+
+  // a client trusting it as its CA completes the handshake (which proves the key matches the
+  // certificate: the server's CertificateVerify is checked against it) for each name
+  for (const v of VERSIONS) {
+    for (const [servername, host] of [['localhost', undefined], [undefined, '::1'], [undefined, '127.0.0.1']] as const) {
+      const sc = TlsConfig.server(g);
+      const cc = TlsConfig.client({ ca: g.cert, ...only(v) });
+      const p = pairOn(sc, cc, { ...(servername ? { servername } : {}), ...(host ? { host } : {}) });
+      const what = `${v} ${servername ?? host}`;
+      try {
+        assert.equal(handshake(p), { client: 'done', server: 'done' }, `${what}: ${p.client.error}`);
+        assert.ok(p.client.authorized, `${what}: ${p.client.authorizationError}`);
+        assert.is(p.client.protocol, v);
+        const seen = p.client.peerCertificates();
+        assert.is(seen.length, 1, what);
+        assert.ok(equal(seen[0]!.raw, info.raw), `${what}: the server sent this certificate`);
+        assert.is(seen[0]!.fingerprint256, peer.fingerprint256);
+        const d = bytes(3000, 1);
+        assert.ok(equal(transfer(p.client, p.server, d), d));
+        assert.ok(equal(transfer(p.server, p.client, d), d));
+      } finally {
+        p.dispose();
+        sc.dispose();
+        cc.dispose();
+      }
+    }
+  }
+  const refuse = (ca: string, servername: string, code: string) => {
     const sc = TlsConfig.server(g);
-    const cc = TlsConfig.client({ ca: g.cert });
-    const p = pairOn(sc, cc, { ...(servername ? { servername } : {}), ...(host ? { host } : {}) });
+    const cc = TlsConfig.client({ ca });
+    const p = pairOn(sc, cc, { servername });
     try {
-      assert.equal(handshake(p), { client: 'done', server: 'done' }, `${servername ?? host}: ${p.client.error}`);
-      assert.ok(p.client.authorized, `${servername ?? host}: ${p.client.authorizationError}`);
-      const d = bytes(3000, 1);
-      assert.ok(equal(transfer(p.client, p.server, d), d));
+      assert.is(handshake(p).client, 'failed', `${servername} with another CA`);
+      assert.is(p.client.error?.code, code, String(p.client.error));
     } finally {
       p.dispose();
       sc.dispose();
       cc.dispose();
     }
-  }
+  };
   // a name it was not made for is refused
-  const sc = TlsConfig.server(g);
-  const cc = TlsConfig.client({ ca: g.cert });
-  const p = pairOn(sc, cc, { servername: 'example.com' });
-  try {
-    assert.is(handshake(p).client, 'failed');
-    assert.is(p.client.error?.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
-  } finally {
-    p.dispose();
-    sc.dispose();
-    cc.dispose();
-  }
+  refuse(g.cert, 'example.com', 'ERR_TLS_CERT_ALTNAME_INVALID');
+  // trusting another self-signed certificate with the same name does not make this one trusted
+  refuse(generateSelfSigned({ altNames: ['localhost'] }).cert, 'localhost', 'ERR_TLS_CERT_SELF_SIGNED');
 });
 
 test('generateSelfSigned: defaults, organisation, distinct keys, invalid options, no leak', () => {
   const warm = generateSelfSigned();
-  void warm;
   const base = lib().heap().count;
   const a = generateSelfSigned({ commonName: 'a.test', organization: 'Example, Inc.' });
   const b = generateSelfSigned({ commonName: 'a.test' });
   assert.is(lib().heap().count, base);
-  const xa = new X509Certificate(a.cert);
-  assert.is(xa.subjectAltName, 'DNS:a.test');
-  assert.is(xa.toLegacyObject().subject.O, 'Example, Inc.');
-  assert.is(xa.toLegacyObject().subject.CN, 'a.test');
+  // defaults: CN localhost, that name as the only subjectAltName, 365 days
+  const w = certInfo(warm.cert);
+  assert.equal({ ...w.subject }, { CN: 'localhost' });
+  assert.is(w.subjectAltName, 'DNS:localhost');
+  const xa = certInfo(a.cert), xb = certInfo(b.cert);
+  assert.is(xa.subjectAltName, 'DNS:a.test', 'the common name is the default altName');
+  // the comma in the organisation survives mbedTLS's name-string parser (escaped)
+  assert.equal({ ...xa.subject }, { CN: 'a.test', O: 'Example, Inc.' });
+  assert.equal({ ...xa.issuer }, { ...xa.subject });
+  assert.equal({ ...xb.subject }, { CN: 'a.test' });
   assert.is.not(a.key, b.key);
-  assert.is.not(xa.serialNumber, new X509Certificate(b.cert).serialNumber);
-  const days = (Date.parse(xa.validTo) - Date.parse(xa.validFrom)) / 86_400_000;
-  assert.ok(days > 364.9 && days < 365.1);
+  assert.is.not(xa.serialNumber, xb.serialNumber);
+  assert.ok(!xa.spki.every((byte, i) => byte === xb.spki[i]), 'a fresh key pair each time');
+  for (const x of [w, xa]) {
+    const days = (x.notAfter.getTime() - x.notBefore.getTime()) / DAY;
+    assert.ok(days > 364.9 && days < 365.1, `validity ${days} days`);
+  }
   for (const bad of [{ days: 0 }, { days: 1.5 }, { commonName: '' }, { altNames: [''] }, { altNames: 'x' as unknown as string[] }]) {
     try {
       generateSelfSigned(bad);

@@ -217,7 +217,26 @@ for (const v of VERSIONS) {
             assert.is(s, 'failed');
             assert.is(victim.error?.code, 'ERR_TLS_HANDSHAKE_EOF');
           }
-          void peer;
+          // The peer sent the cut flight whole and got nothing bad: no alert comes from the
+          // victim (its transport ended, so there is nobody to send one to), and the peer
+          // waits, its handshake over only if that flight was its last.
+          const what = `flight ${f} cut at ${cutAt}: peer`;
+          assert.is(victim.outboundLength, 0, `${what}: the victim queued nothing`);
+          assert.is(peer.error, null, what);
+          const last = f === base.flights.length - 1;
+          assert.is(peer.handshakeComplete, last, what);
+          assert.is(advance(peer, what), 'want-read', what);
+          // then its own transport ends: an unfinished handshake fails typed, a finished one
+          // just has no more data (EOF after the handshake is not an error by itself)
+          peer.feedEnd();
+          const ps = advance(peer, `${what} after EOF`);
+          if (last) {
+            assert.is(ps, 'want-read', what);
+            assert.is(peer.error, null, what);
+          } else {
+            assert.is(ps, 'failed', what);
+            assert.is(peer.error?.code, 'ERR_TLS_HANDSHAKE_EOF', what);
+          }
         } finally { p.dispose(); }
       }
     }

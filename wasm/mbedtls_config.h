@@ -30,6 +30,12 @@
 #define MBEDTLS_NO_PLATFORM_ENTROPY
 #define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
 
+/* Wasm loads and stores may be unaligned, and on the engines' hosts (x86-64, arm64) they cost
+ * the same as aligned ones; mbedTLS only assumes this for the CPUs it recognises. With it,
+ * mbedtls_xor and the GHASH/ChaCha20 byte handling work a word at a time: AES-GCM runs ~2.4x
+ * and ChaCha20-Poly1305 ~1.15x faster here (measured with the raw bench loop). */
+#define MBEDTLS_EFFICIENT_UNALIGNED_ACCESS
+
 /* ---- crypto primitives --------------------------------------------------------------------- */
 #define MBEDTLS_AES_C
 #define MBEDTLS_AES_ROM_TABLES           /* static tables: no start-up generation, data segment */
@@ -77,6 +83,9 @@
  * 4th live TLS 1.3 connection with misleading errors. */
 #define MBEDTLS_PSA_CRYPTO_C
 #define MBEDTLS_PSA_KEY_STORE_DYNAMIC
+/* One thread, and no shared memory: nobody else can touch a buffer during a PSA call, so PSA
+ * need not copy every input and output (a 16 KiB record was copied twice per AEAD call). */
+#define MBEDTLS_PSA_ASSUME_EXCLUSIVE_BUFFERS
 
 /* ---- X.509 --------------------------------------------------------------------------------- */
 #define MBEDTLS_X509_USE_C

@@ -302,6 +302,9 @@ typedef struct tlsw_cfg {
     const char **alpn;
     int *suites;
     uint16_t *groups;
+    /* Server, TLS 1.3: shallow twins of `conf` whose suite list holds one TLS 1.3 suite (see
+     * pick_tls13_suite). Refreshed from `conf` each time one is used; never freed on their own. */
+    struct { int suite; int list[66]; mbedtls_ssl_config conf; } twin[3];
 } tlsw_cfg;
 
 static void cfg_release(tlsw_cfg *cfg);
@@ -585,6 +588,7 @@ typedef struct tlsw_conn {
     int keylog_on;
     int resumed;
     int alert;                   /* description of a fatal alert received from the peer, or -1 */
+    int suite_picked;            /* server: the TLS 1.3 suite decision was made (pick_tls13_suite) */
     char *sni;
     /* Parked record buffers (see tlsw_conn_park). */
     int parked;
@@ -606,9 +610,96 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
     return (int) n;
 }
 
+/* Server preference for TLS 1.3 suites.
+ *
+ * mbedTLS 3.6's TLS 1.2 server picks the first suite of ITS list that the client offers, but its
+ * TLS 1.3 server picks the first suite of the CLIENT's list (ssl_tls13_select_ciphersuite), so
+ * browsers and OpenSSL, which list AES-GCM first, would get the suite that is several times
+ * slower in Wasm. Before mbedTLS sees the first ClientHello, the shim reads its cipher_suites
+ * and, when the client offers a TLS 1.3 suite that comes earlier in the config's list than the
+ * client's own first choice, points the connection at a twin of the config whose list has that
+ * one TLS 1.3 suite (and every TLS 1.2 suite, unchanged). So TLS 1.3 follows the server's order
+ * exactly as TLS 1.2 does, for the default order (ChaCha20 first) and for a `ciphers` option.
+ *
+ * Bytes are withheld from mbedTLS only while they are a plausible ClientHello whose suite list
+ * has not fully arrived; mbedTLS would wait for that whole record anyway. Anything else (not a
+ * handshake record, an oversized or fragmented ClientHello) is decided at once without a twin
+ * and left to mbedTLS to accept or reject as usual. Returns 0 while more bytes are needed. */
+static int is_tls13_suite(int id) { return id >= 0x1301 && id <= 0x1305; }
+
+static int suite_offered(const uint8_t *suites, size_t len, int id)
+{
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        if (((suites[i] << 8) | suites[i + 1]) == id) return 1;
+    }
+    return 0;
+}
+
+static int pick_tls13_suite(tlsw_conn *c)
+{
+    const uint8_t *p = c->in.buf + c->in.start;
+    size_t n = bq_len(&c->in);
+    tlsw_cfg *cfg = c->cfg;
+    if (cfg->endpoint != MBEDTLS_SSL_IS_SERVER ||
+        cfg->conf.max_tls_version < MBEDTLS_SSL_VERSION_TLS1_3) goto decided;
+    if (n < 1) return 0;
+    if (p[0] != MBEDTLS_SSL_MSG_HANDSHAKE) goto decided;
+    if (n < 5) return 0;
+    size_t rec_end = 5 + (((size_t) p[3] << 8) | p[4]);
+    if (p[1] != 3 || rec_end > 5 + MBEDTLS_SSL_IN_CONTENT_LEN) goto decided;
+    if (n < 6) return 0;
+    if (p[5] != MBEDTLS_SSL_HS_CLIENT_HELLO) goto decided;
+    /* record header 5, handshake header 4, legacy_version 2, random 32, session id length 1 */
+    if (rec_end < 44) goto decided;
+    if (n < 44) return 0;
+    size_t off = 44 + p[43];
+    if (p[43] > 32 || off + 2 > rec_end) goto decided;
+    if (n < off + 2) return 0;
+    size_t cs_len = ((size_t) p[off] << 8) | p[off + 1];
+    off += 2;
+    if (off + cs_len > rec_end) goto decided;
+    if (n < off + cs_len) return 0;
+    const uint8_t *cs = p + off;
+
+    const int *ours = cfg->conf.ciphersuite_list;
+    int chosen = 0, clients_first = 0;
+    for (size_t i = 0; ours[i] != 0 && chosen == 0; i++) {
+        if (is_tls13_suite(ours[i]) && suite_offered(cs, cs_len, ours[i])) chosen = ours[i];
+    }
+    for (size_t i = 0; i + 1 < cs_len && clients_first == 0; i += 2) {
+        int id = (cs[i] << 8) | cs[i + 1];
+        if (is_tls13_suite(id) && mbedtls_ssl_ciphersuite_from_id(id) != NULL) {
+            for (size_t j = 0; ours[j] != 0; j++) {
+                if (ours[j] == id) { clients_first = id; break; }
+            }
+        }
+    }
+    if (chosen == 0 || chosen == clients_first) goto decided;
+    for (size_t t = 0; t < sizeof(cfg->twin) / sizeof(cfg->twin[0]); t++) {
+        if (cfg->twin[t].suite != 0 && cfg->twin[t].suite != chosen) continue;
+        cfg->twin[t].suite = chosen;
+        size_t k = 0;
+        cfg->twin[t].list[k++] = chosen;
+        for (size_t i = 0; ours[i] != 0 && k < 65; i++) {
+            if (!is_tls13_suite(ours[i])) cfg->twin[t].list[k++] = ours[i];
+        }
+        cfg->twin[t].list[k] = 0;
+        /* A shallow copy: every pointer (certificates, CA, tickets, ALPN, SNI callback) still
+         * belongs to `conf`, which outlives the connection (the connection holds a reference). */
+        memcpy(&cfg->twin[t].conf, &cfg->conf, sizeof(cfg->conf));
+        cfg->twin[t].conf.ciphersuite_list = cfg->twin[t].list;
+        c->ssl.conf = &cfg->twin[t].conf;
+        break;
+    }
+decided:
+    c->suite_picked = 1;
+    return 1;
+}
+
 static int bio_recv(void *p, unsigned char *buf, size_t len)
 {
     tlsw_conn *c = p;
+    if (!c->suite_picked && pick_tls13_suite(c) == 0) return MBEDTLS_ERR_SSL_WANT_READ;
     size_t avail = bq_len(&c->in);
     if (avail == 0) return MBEDTLS_ERR_SSL_WANT_READ;
     size_t n = avail < len ? avail : len;
@@ -1222,12 +1313,13 @@ TLSW_API long tlsw_bench_transfer(tlsw_conn *from, tlsw_conn *to, const uint8_t 
                                   long total, uint8_t *rbuf, size_t rlen)
 {
     long sent = 0, got = 0;
+    size_t off = 0; /* finish each chunk before the next, as TlsEngine.write does */
     while (sent < total) {
-        size_t n = chunk;
+        size_t n = chunk - off;
         if ((long) n > total - sent) n = (size_t) (total - sent);
-        int w = tlsw_conn_write(from, buf, n);
+        int w = tlsw_conn_write(from, buf + off, n);
         if (w < 0 && w != MBEDTLS_ERR_SSL_WANT_WRITE) return w;
-        if (w > 0) sent += w;
+        if (w > 0) { sent += w; off = (off + (size_t) w) % chunk; }
         if (bench_move(from, to) < 0) return TLSW_ERR_ALLOC;
         for (;;) {
             int r = tlsw_conn_read(to, rbuf, rlen);

@@ -224,6 +224,7 @@ export class TlsConfig implements Disposable {
 
   /** Server: adds certificates used when the client's SNI matches `servername` (or "*.domain"). */
   addContext(servername: string, certs: CertificateOptions): void {
+    void this.ptr; // throws after dispose(): never hand a freed (NULL) config to the shim
     if (!this.isServer) throw invalidOption('servername', 'addContext is for server configs');
     if (typeof servername !== 'string' || servername.length === 0 || servername.length > 253) {
       throw invalidOption('servername', 'expected a host name');
@@ -273,7 +274,7 @@ export class TlsConfig implements Disposable {
       const rc = this.lib.withBytes(certPem, (cp, cl) =>
         this.lib.withBytes(keyPem, (kp, kl) =>
           this.lib.withBytes(passBytes, (pp, pl) =>
-            this.lib.withCString(servername, (sn) => x.tlsw_cfg_add_cert(this.cfg, cp, cl, kp, kl, pp, pl, sn)), false, true),
+            this.lib.withCString(servername, (sn) => x.tlsw_cfg_add_cert(this.ptr, cp, cl, kp, kl, pp, pl, sn)), false, true),
         true, true), true);
       if (rc !== 0) {
         const err = fromMbedtls(rc, (c) => this.lib.strerror(c), 'certificate/key');

@@ -198,6 +198,7 @@ export class TlsEngine implements Disposable {
 
   /** The peer's transport ended (EOF). Before the handshake completed this is fatal. */
   feedEnd(): void {
+    void this.ptr; // throws after dispose(), like every other operation
     if (this.err || this.handshakeDone) return;
     this.fail(new TlsError('ERR_TLS_HANDSHAKE_EOF', 'peer', 'the peer closed the connection before the TLS handshake completed'));
   }

@@ -1,18 +1,28 @@
 // Interop helpers: real peer processes (openssl, gnutls) on 127.0.0.1, and a TlsEngine wired to
 // a node:net socket. Bytes move exactly as the engine's theory of operation describes:
 // socket 'data' → feed → handshake()/read() → takeOutbound → socket.write.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import net from 'node:net';
+import { delimiter, join } from 'node:path';
 import type { TlsEngine } from '../../src/engine/tls-engine.js';
+import type { TlsError } from '../../src/errors/tls-error.js';
 
 const HOST = '127.0.0.1';
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** True when `name` is an executable on PATH. */
+/** True when `name` is an executable on PATH (looked up here: no dependency on `which`). */
 export function hasBinary(name: string): boolean {
-  const r = spawnSync('which', [name], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim().length > 0;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return true;
+    } catch { /* not here */ }
+  }
+  return false;
 }
 
 /** A port that was free a moment ago (listen on 0, read it, close). */
@@ -169,6 +179,8 @@ export class EngineSocket {
   readonly socket: net.Socket;
   /** Session blobs the engine reported ('session' events). */
   readonly sessions: Uint8Array[] = [];
+  /** NSS key log lines the engine reported ('keylog' events; only with EngineOptions.keylog). */
+  readonly keylog: string[] = [];
   /** The transport ended (peer sent FIN). */
   transportEnded = false;
   socketError: Error | null = null;
@@ -249,6 +261,22 @@ export class EngineSocket {
     return this.until(() => this.engine.peerClosed, 'close_notify from the peer', ms, true);
   }
 
+  /**
+   * Resolves with the engine's error once it has failed (errors are sticky, so this also works
+   * after the fact). Rejects if it is still healthy after `ms`, or on a socket error first.
+   */
+  async failure(ms = 10000): Promise<TlsError> {
+    let waited: unknown;
+    try {
+      await this.until(() => false, 'the engine to fail', ms, true);
+    } catch (e) {
+      waited = e;
+    }
+    const err = this.engine.disposed ? null : this.engine.error;
+    if (err) return err;
+    throw waited;
+  }
+
   /** Sends close_notify and half-closes the socket. */
   close(): void {
     if (this.engine.disposed) return;
@@ -305,7 +333,10 @@ export class EngineSocket {
         }
         if (e.hasPendingWrite) e.flush();
       }
-      for (const ev of e.takeEvents()) if (ev.type === 'session') this.sessions.push(ev.session);
+      for (const ev of e.takeEvents()) {
+        if (ev.type === 'session') this.sessions.push(ev.session);
+        else if (ev.type === 'keylog') this.keylog.push(ev.line);
+      }
     } finally {
       this.flushOut();
       this.notify();
