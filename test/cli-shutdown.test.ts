@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { connect, type TLSSocket } from '../src/node/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getJson, isPattern, waitFor } from './helpers/webui-client.js';
+import { getJson, isPattern, waitFor, within } from './helpers/webui-client.js';
 import { serve, tempDir } from './helpers/webui-process.js';
 
 const down = suite<{ dir: string; ca: string }>('cli: shutdown');
@@ -17,24 +17,28 @@ down.before((ctx) => {
   ctx.dir = tempDir('shutdown');
 });
 
+/** Hang guard beyond a drain deadline: the server had that long, plus process start/exit slack. */
+const SLACK = 20_000;
+
 function tls(port: number, ca: string): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
+  return within('TLS handshake with serve', new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port, ca });
     s.once('secureConnect', () => resolve(s));
     s.once('error', reject);
-  });
+  }), SLACK);
 }
 
 /** Waits for a connection (by client port) to be blocked writing a response. */
 async function blockedOnWrite(httpPort: number, localPort: number | undefined): Promise<void> {
   await waitFor('download blocked on write', async () => {
-    const list = await getJson({ kind: 'plain', port: httpPort, path: '/api/connections' });
+    const list = await getJson({ kind: 'plain', port: httpPort, path: '/api/connections', limitMs: SLACK });
     return list.json.connections.some((c: any) => c.remotePort === localPort && c.waitingFor === 'write');
   });
 }
 
 down('SIGTERM: WebSocket 1001, idle keep-alive closed, never-reading 1 GiB downloads abandoned, exit 0', async ({ dir }) => {
-  const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', '1500']);
+  const drainMs = 1500;
+  const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', String(drainMs)]);
   const ca = readFileSync(join(dir, 'state', 'cert.pem'), 'utf8');
   try {
     // A TLS client and a plain client that request 1 GiB and never read.
@@ -43,7 +47,7 @@ down('SIGTERM: WebSocket 1001, idle keep-alive closed, never-reading 1 GiB downl
     stuck.write(`GET /api/download?bytes=${1024 ** 3} HTTP/1.1\r\nHost: x\r\n\r\n`);
     const stuckPlain = net.connect({ host: '127.0.0.1', port: srv.http! });
     stuckPlain.on('error', () => {});
-    await new Promise<void>((r) => stuckPlain.once('connect', () => r()));
+    await within('plain connection to serve', new Promise<void>((r) => stuckPlain.once('connect', () => r())), SLACK);
     stuckPlain.write(`GET /api/download?bytes=${1024 ** 3} HTTP/1.1\r\nHost: x\r\n\r\n`);
     await blockedOnWrite(srv.http!, stuck.localPort);
     await blockedOnWrite(srv.http!, stuckPlain.localPort);
@@ -61,14 +65,14 @@ down('SIGTERM: WebSocket 1001, idle keep-alive closed, never-reading 1 GiB downl
     const ws = new WebSocket(`wss://127.0.0.1:${srv.https}/ws`, { ca });
     const wsClosed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code: number, reason: Buffer) => r({ code, reason: reason.toString() })));
     ws.on('error', () => {});
-    await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
+    await within('WebSocket open', new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); }), SLACK);
 
     srv.child.kill('SIGTERM');
-    const closed = await wsClosed;
+    const closed = await within('WebSocket close (1001) after SIGTERM', wsClosed, drainMs + SLACK);
     assert.is(closed.code, 1001);
     assert.match(closed.reason, /shutting down/);
-    await idleEnded;
-    const { code, signal } = await srv.exited;
+    await within('the idle keep-alive connection ended by the server', idleEnded, drainMs + SLACK);
+    const { code, signal } = await within('serve to exit after SIGTERM', srv.exited, drainMs + SLACK);
     assert.is(signal, null);
     assert.is(code, 0, srv.stderr());
     assert.match(srv.stderr(), /SIGTERM: shutting down/);
@@ -83,7 +87,8 @@ down('SIGTERM: WebSocket 1001, idle keep-alive closed, never-reading 1 GiB downl
 });
 
 down('SIGINT: an in-flight download still completes, new connections are refused, exit 0', async ({ dir }) => {
-  const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', '60000']);
+  const drainMs = 60_000;
+  const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', String(drainMs)]);
   const ca = readFileSync(join(dir, 'state', 'cert.pem'), 'utf8');
   try {
     const size = 8 * 1024 * 1024;
@@ -93,24 +98,24 @@ down('SIGINT: an in-flight download still completes, new connections are refused
     srv.child.kill('SIGINT');
     await waitFor('shutdown started', () => /SIGINT: shutting down/.test(srv.stderr()));
     // Not accepting any more.
-    const refused = await new Promise<string>((resolve) => {
+    const refused = await within('a new connection to be refused or accepted', new Promise<string>((resolve) => {
       const c = net.connect({ host: '127.0.0.1', port: srv.https });
       c.once('connect', () => { c.destroy(); resolve('connected'); });
       c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    });
+    }), SLACK);
     assert.is(refused, 'ECONNREFUSED');
     // Now read everything: the response (headers sent before the signal, so keep-alive)
     // completes, then the server ends the connection.
     const chunks: Buffer[] = [];
     s.on('data', (d: Buffer) => chunks.push(d));
-    await new Promise<void>((r) => s.once('end', () => r()));
+    await within('the in-flight download to complete and the server to end the connection', new Promise<void>((r) => s.once('end', () => r())), drainMs + SLACK);
     const all = Buffer.concat(chunks);
     const head = all.indexOf('\r\n\r\n');
     assert.match(all.subarray(0, head).toString('latin1'), /^HTTP\/1\.1 200 OK/);
     const body = all.subarray(head + 4);
     assert.is(body.length, size);
     assert.ok(isPattern(body));
-    const { code } = await srv.exited;
+    const { code } = await within('serve to exit after SIGINT', srv.exited, drainMs + SLACK);
     assert.is(code, 0, srv.stderr());
     assert.match(srv.stderr(), /stopped: 1 connection\(s\) drained, 0 abandoned/);
   } finally {
@@ -129,7 +134,8 @@ down('a second signal during the drain exits at once with 130', async ({ dir }) 
     srv.child.kill('SIGTERM');
     await waitFor('shutdown started', () => /SIGTERM: shutting down/.test(srv.stderr()));
     srv.child.kill('SIGTERM');
-    const { code } = await srv.exited;
+    // The drain would last 10 minutes: exiting at once is the point, so no drain in the guard.
+    const { code } = await within('serve to exit on the second signal', srv.exited, SLACK);
     assert.is(code, 130);
     assert.match(srv.stderr(), /SIGTERM again: exiting now/);
     stuck.destroy();

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { WebServer } from '../src/webui/server.js';
 import {
-  bodyOf, captureClientHello, collect, exchange, getJson, isPattern, portOf, rawConnection, request, startTestServer, statusOf, tlsClient, waitFor,
+  bodyOf, captureClientHello, collect, exchange, getJson, isPattern, portOf, rawConnection, request, startTestServer, statusOf, tlsClient, waitFor, within,
   type Kind,
 } from './helpers/webui-client.js';
 
@@ -98,6 +98,11 @@ bad('idle keep-alive connection: closed by the server after the keep-alive timeo
     const x = await alongside(ctx, other(kind), exchange(kind, portOf(ctx.server, kind), 'GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n'));
     assert.is(statusOf(x.text), 200, kind);
     assert.match(x.text, /"status": "ok"/);
+    // A keep-alive response: any close after it is the server's idle timeout, not the answer
+    // itself announcing a close.
+    const head = x.text.slice(0, x.text.indexOf('\r\n\r\n'));
+    assert.not.match(head, /\r\nConnection: *close/i, `${kind}: ${head}`);
+    assert.match(head, /\r\nKeep-Alive: *timeout=\d+/i, `${kind}: ${head}`);
     assert.ok(x.closed, `${kind}: closed without a second request`);
   }
 });
@@ -145,7 +150,35 @@ bad('a handshake that stops halfway: closed at the handshake timeout', async (ct
   await waitFor('timeouts counted', () => (stats(ctx.server).handshakes.failedByReason.ERR_TLS_HANDSHAKE_TIMEOUT ?? 0) >= before + 2);
 });
 
-bad('a client that requests 1 GiB and never reads: waits for write, others are served', async (ctx) => {
+bad('the handshake timeout runs from connect: a late first byte does not buy a second one', async (ctx) => {
+  const port = portOf(ctx.server, 'tls');
+  const limit = 600; // the suite's handshakeTimeout
+  const before = stats(ctx.server).handshakes.failedByReason.ERR_TLS_HANDSHAKE_TIMEOUT ?? 0;
+  const hello = await captureClientHello();
+  const order: string[] = [];
+  const closedAs = (name: string, s: net.Socket) => new Promise<void>((resolve) => {
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.once('close', () => { order.push(name); resolve(); });
+  });
+  // late: connects, waits most of the limit, then starts a handshake it never finishes.
+  // silent: connects halfway through and sends nothing (closed at its own limit).
+  // With one deadline from connect, late goes first; if the TLS layer restarted the clock when
+  // the first bytes came, late would last until 0.8 + 1 limits and close after silent (0.5 + 1).
+  const late = net.connect({ host: '127.0.0.1', port });
+  const lateClosed = closedAs('late', late);
+  await new Promise<void>((resolve) => late.once('connect', () => resolve()));
+  const silentClosed = new Promise<void>((resolve) => setTimeout(() => {
+    void closedAs('silent', net.connect({ host: '127.0.0.1', port })).then(resolve);
+  }, limit * 0.5));
+  setTimeout(() => { if (!late.destroyed) late.write(hello); }, limit * 0.8);
+  await within('both connections closed by the server', Promise.all([lateClosed, silentClosed]), 20 * limit);
+  assert.equal(order, ['late', 'silent']);
+  await waitFor('timeouts counted', () => (stats(ctx.server).handshakes.failedByReason.ERR_TLS_HANDSHAKE_TIMEOUT ?? 0) >= before + 2);
+});
+
+bad('a client that requests 1 GiB and never reads: bounded buffering, others are served', async (ctx) => {
+  const MiB = 1024 * 1024;
   for (const kind of kinds) {
     const port = portOf(ctx.server, kind);
     const s = kind === 'tls' ? tlsClient(port) : net.connect({ host: '127.0.0.1', port });
@@ -154,17 +187,35 @@ bad('a client that requests 1 GiB and never reads: waits for write, others are s
     await new Promise<void>((resolve) => s.once(kind === 'tls' ? 'secureConnect' : 'connect', () => resolve()));
     s.write(`GET /api/download?bytes=${1024 ** 3} HTTP/1.1\r\nHost: x\r\n\r\n`);
     const local = (s as net.Socket).localPort;
-    const stuck = await waitFor(`${kind} download blocked on write`, async () => {
+    const look = async () => {
       const list = await getJson({ kind: other(kind), port: portOf(ctx.server, other(kind)), path: '/api/connections' });
-      return list.json.connections.find((c: any) => c.remotePort === local && c.waitingFor === 'write' && c.state === 'active');
+      return list.json.connections.find((c: any) => c.remotePort === local);
+    };
+    const stuck = await waitFor(`${kind} download blocked on write`, async () => {
+      const c = await look();
+      return c && c.waitingFor === 'write' && c.state === 'active' ? c : null;
     });
     assert.match(stuck.current, /\/api\/download\?bytes=1073741824/);
-    if (kind === 'tls') assert.ok(stuck.counters.bytesOut > 0);
+    // What the server holds for this client is bounded by its buffers, not the 1 GiB asked
+    // for: a server that produced the body regardless of backpressure would hold all of it.
+    const bounded = (c: any, when: string) => {
+      assert.ok(c.queuedBytes < 8 * MiB, `${kind} ${when}: queued ${c.queuedBytes}`);
+      assert.ok(c.counters.bytesOut > 0, `${kind} ${when}: some of the body went out`);
+      assert.ok(c.counters.bytesOut < 64 * MiB, `${kind} ${when}: bytesOut ${c.counters.bytesOut}`);
+    };
+    bounded(stuck, 'when blocked');
     // Meanwhile: every other kind of request is served, on both transports.
     await alongside(ctx, 'tls', alongside(ctx, 'plain', Promise.resolve()));
     const st = await getJson({ kind, port, path: '/api/stats' });
     assert.is(st.status, 200);
-    if (kind === 'tls') assert.ok(st.json.wantWrite + st.json.queuedBytes > 0 || st.json.tls.bytesOut > 0);
+    assert.ok(st.json.queuedBytes < 8 * MiB, `server-wide queued plaintext ${st.json.queuedBytes}`);
+    // Polled again after all that traffic: still blocked, and it has not grown (beyond kernel
+    // buffer slack), because nothing was produced while the client did not read.
+    const later = await look();
+    assert.ok(later, `${kind}: still open`);
+    assert.is(later.waitingFor, 'write');
+    bounded(later, 'after other traffic');
+    assert.ok(later.counters.bytesOut - stuck.counters.bytesOut < 2 * MiB, `${kind}: grew from ${stuck.counters.bytesOut} to ${later.counters.bytesOut}`);
     s.destroy();
     await waitFor('stuck connection gone', () => ![...ctx.server.registry.live.values()].some((r) => r.remotePort === local));
   }

@@ -1,5 +1,6 @@
 // 200 concurrent clients mixing HTTPS (our client and node:https) and HTTP, keep-alive and not,
-// on every endpoint, plus a few WebSocket clients; every byte checked.
+// on every endpoint (the dashboard page and script included), plus a few WebSocket clients;
+// every byte checked.
 import http from 'node:http';
 import https from 'node:https';
 import { suite } from 'uvu';
@@ -10,10 +11,16 @@ import {
   getJson, isPattern, ourTlsAgent, portOf, request, startTestServer, testIdentity, tlsClient, waitFor, type Kind,
 } from './helpers/webui-client.js';
 
-const load = suite<{ server: WebServer }>('webui: load');
+const load = suite<{ server: WebServer; page: Buffer; script: Buffer }>('webui: load');
 
 load.before(async (ctx) => {
-  ctx.server = await startTestServer({ echoLimit: 64 * 1024, statsIntervalMs: 200 });
+  // With the dashboard, so its page and script are among the endpoints under load.
+  ctx.server = await startTestServer({ echoLimit: 64 * 1024, statsIntervalMs: 200, dashboard: true });
+  const page = await request({ kind: 'plain', port: portOf(ctx.server, 'plain'), path: '/' });
+  const script = await request({ kind: 'plain', port: portOf(ctx.server, 'plain'), path: '/dashboard.js' });
+  ctx.page = page.body;
+  ctx.script = script.body;
+  assert.ok(ctx.page.length > 0 && ctx.script.length > 0);
 });
 
 load.after(async (ctx) => {
@@ -41,7 +48,7 @@ const VARIANTS: Variant[] = [
   { kind: 'plain', keepAlive: false },
 ];
 
-async function client(server: WebServer, index: number): Promise<number> {
+async function client(server: WebServer, index: number, dashboard: { page: Buffer; script: Buffer }): Promise<number> {
   const v = VARIANTS[index % VARIANTS.length]!;
   const rand = rng(index + 1);
   const port = portOf(server, v.kind);
@@ -87,6 +94,16 @@ async function client(server: WebServer, index: number): Promise<number> {
     const na = await getJson({ ...base, path: '/api/stats', method: 'PUT' } as never);
     assert.is(na.status, 405);
     checks += 5;
+    // The dashboard page and its script, byte for byte what a quiet server sends.
+    const page = await request({ ...base, path: '/' });
+    assert.is(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.ok(page.body.equals(dashboard.page), `client ${index}: dashboard page`);
+    const script = await request({ ...base, path: '/dashboard.js' });
+    assert.is(script.status, 200);
+    assert.match(String(script.headers['content-type']), /^text\/javascript/);
+    assert.ok(script.body.equals(dashboard.script), `client ${index}: dashboard script`);
+    checks += 2;
   } finally {
     agent?.destroy();
   }
@@ -124,11 +141,11 @@ async function wsClient(server: WebServer, index: number): Promise<number> {
   return sent.length;
 }
 
-load('200 concurrent clients (HTTPS ours / node:https / HTTP, keep-alive or not) and 4 WebSockets, byte-exact', async ({ server }) => {
-  const clients = Array.from({ length: 200 }, (_, i) => client(server, i));
+load('200 concurrent clients (HTTPS ours / node:https / HTTP, keep-alive or not) and 4 WebSockets, byte-exact', async ({ server, page, script }) => {
+  const clients = Array.from({ length: 200 }, (_, i) => client(server, i, { page, script }));
   const sockets = Array.from({ length: 4 }, (_, i) => wsClient(server, i));
   const results = await Promise.all([...clients, ...sockets]);
-  assert.ok(results.slice(0, 200).every((n) => n === 10), 'every client completed every check');
+  assert.ok(results.slice(0, 200).every((n) => n === 12), 'every client completed every check');
   const st = server.stats();
   assert.is(st.handshakes.failed, 0, JSON.stringify(st.handshakes.failedByReason));
   assert.ok(st.handshakes.ok >= 100);

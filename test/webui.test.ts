@@ -1,12 +1,18 @@
 // The web UI server's REST API and WebSocket feed, over HTTPS (our TLS client and node:https)
-// and plain HTTP: status codes, content types, bodies, byte-exact downloads and echoes.
+// and plain HTTP: status codes, content types, bodies, byte-exact downloads and echoes, what
+// connections report they wait for, and where the dashboard script comes from.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
+import { dashboardAssets, loadDashboard } from '../src/webui/assets.js';
 import type { WebServer } from '../src/webui/server.js';
 import {
-  exchange, getJson, isPattern, ourTlsAgent, portOf, request, startTestServer, statusOf, bodyOf, testIdentity, tlsClient, waitFor,
-  type Kind,
+  exchange, getJson, isPattern, ourTlsAgent, portOf, rawConnection, request, roundTrip, startTestServer, statusOf, bodyOf, testIdentity,
+  tlsClient, waitFor, type Kind,
 } from './helpers/webui-client.js';
 
 const ECHO_LIMIT = 64 * 1024;
@@ -53,21 +59,7 @@ api('GET /api/connections lists the caller with TLS details, and /api/connection
   const port = portOf(server, 'tls');
   const sock = tlsClient(port, { servername: 'localhost', ALPNProtocols: ['http/1.1'] });
   await new Promise<void>((resolve, reject) => { sock.once('secureConnect', resolve); sock.once('error', reject); });
-  const send = (path: string) => new Promise<any>((resolve, reject) => {
-    let text = '';
-    const onData = (d: Buffer) => {
-      text += d.toString('utf8');
-      const head = text.indexOf('\r\n\r\n');
-      if (head < 0) return;
-      const len = Number(/content-length: (\d+)/i.exec(text.slice(0, head))?.[1]);
-      if (text.length - head - 4 < len) return;
-      sock.removeListener('data', onData);
-      resolve({ status: statusOf(text), json: JSON.parse(text.slice(head + 4, head + 4 + len)) });
-    };
-    sock.on('data', onData);
-    sock.once('error', reject);
-    sock.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
-  });
+  const send = (path: string) => roundTrip(sock, path);
   const list = await send('/api/connections');
   assert.is(list.status, 200);
   const me = list.json.connections.find((c: any) => c.remotePort === sock.localPort);
@@ -198,10 +190,13 @@ api('/ws pushes a stats snapshot and connection events, and echoes', async ({ se
     const stats = await waitFor('stats snapshot', () => messages.find((m) => m.type === 'stats'));
     assert.type(stats.stats.wantRead, 'number');
     assert.ok(Array.isArray(stats.connections));
-    // Another connection opening and closing shows up as events.
+    // Another connection opening, serving a request and closing shows up as events.
     await request({ kind: 'plain', port: portOf(server, 'plain'), path: '/api/health' });
-    await waitFor('open event', () => messages.some((m) => m.type === 'connection' && m.event === 'open'));
-    await waitFor('close event', () => messages.some((m) => m.type === 'connection' && m.event === 'close'));
+    const opened = await waitFor('open event', () => messages.find((m) => m.type === 'connection' && m.event === 'open' && m.connection.transport === 'plain'));
+    const id = opened.connection.id;
+    const active = await waitFor('state event', () => messages.find((m) => m.type === 'connection' && m.event === 'state' && m.connection.id === id && m.connection.state === 'active'));
+    assert.is(active.connection.current, 'GET /api/health');
+    await waitFor('close event', () => messages.some((m) => m.type === 'connection' && m.event === 'close' && m.connection.id === id));
     ws.send('hello there');
     const bin = Buffer.from([0, 1, 2, 254, 255]);
     ws.send(bin);
@@ -216,6 +211,68 @@ api('/ws pushes a stats snapshot and connection events, and echoes', async ({ se
   }
   const x = await exchange('plain', portOf(server, 'plain'), 'GET /elsewhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
   assert.is(statusOf(x.text), 404);
+});
+
+api('idle keep-alive connections wait for read, on both transports', async ({ server }) => {
+  for (const kind of ['plain', 'tls'] as const) {
+    const sock = await rawConnection(kind, portOf(server, kind));
+    try {
+      const first = await roundTrip(sock, '/api/health');
+      assert.is(first.status, 200);
+      const local = (sock as { localPort?: number }).localPort;
+      // Asked over the other transport, so this connection stays idle meanwhile.
+      const other = kind === 'tls' ? 'plain' : 'tls';
+      const me = await waitFor(`${kind} connection idle`, async () => {
+        const list = await getJson({ kind: other, port: portOf(server, other), path: '/api/connections' });
+        return list.json.connections.find((c: any) => c.remotePort === local && c.state === 'idle');
+      });
+      assert.is(me.transport, kind);
+      assert.is(me.waitingFor, 'read', `${kind}: an idle keep-alive connection waits for the next request`);
+      assert.is(me.queuedBytes, 0);
+      // Once the client has ended its side, the connection no longer waits to read.
+      sock.end();
+      await waitFor(`${kind} connection gone or not reading`, () => {
+        const rec = [...server.registry.live.values()].find((r) => r.remotePort === local);
+        return !rec || server.registry.info(rec).waitingFor !== 'read';
+      });
+    } finally {
+      sock.destroy();
+    }
+  }
+});
+
+api('the dashboard script is prebuilt, bundled from source, or a loud error', async () => {
+  // From the source tree (npm start): bundled from src/webui/dashboard/main.ts.
+  const fromSource = await dashboardAssets();
+  assert.match(fromSource.html, /<canvas id="chart"/);
+  assert.match(fromSource.script, /\/ws/);
+  const dir = mkdtempSync(join(tmpdir(), 'mbedtls-wasm-assets-'));
+  try {
+    const base = pathToFileURL(`${dir}/`);
+    // Neither a prebuilt script nor the sources: an error naming both and the way out.
+    try {
+      await loadDashboard(base);
+      assert.unreachable('loaded a dashboard from an empty directory');
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      assert.instance(err, Error);
+      assert.is(err.code, 'ERR_DASHBOARD');
+      assert.match(err.message, /dashboard\.js/);
+      assert.match(err.message, /--no-dashboard/);
+    }
+    // A broken source tree is an error too, not an empty page.
+    mkdirSync(join(dir, 'dashboard'));
+    writeFileSync(join(dir, 'dashboard', 'main.ts'), 'this is not ( TypeScript');
+    const broken = await loadDashboard(base).then(() => null, (e: Error & { code?: string }) => e);
+    assert.is(broken?.code, 'ERR_DASHBOARD');
+    // A packaged dist/: the prebuilt dashboard.js wins.
+    writeFileSync(join(dir, 'dashboard.js'), 'console.log("prebuilt")');
+    const packaged = await loadDashboard(base);
+    assert.is(packaged.script, 'console.log("prebuilt")');
+    assert.is(packaged.html, fromSource.html);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 api('keep-alive agents reuse connections (ours over TLS, node over HTTP)', async ({ server }) => {

@@ -11,12 +11,16 @@ export { UsageError };
 /** Exit codes: 0 ok, 1 runtime failure (handshake, verification, port in use, bad files), 2 usage. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
-export function useColor(stream: NodeJS.WriteStream): boolean {
-  return stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+/** What the colour decision looks at in a stream: whether it is a terminal (undefined on pipes and files). */
+export interface ColorTarget { isTTY?: boolean }
+
+/** Colour only on a terminal, and not with NO_COLOR set (https://no-color.org) or TERM=dumb. */
+export function useColor(stream: ColorTarget, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
-export function paint(stream: NodeJS.WriteStream) {
-  const on = useColor(stream);
+export function paint(stream: ColorTarget, env: NodeJS.ProcessEnv = process.env) {
+  const on = useColor(stream, env);
   const wrap = (open: number, close: number) => (s: string) => (on ? `\x1b[${open}m${s}\x1b[${close}m` : s);
   return { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39) };
 }

@@ -2,10 +2,9 @@
  * `mbedtls-wasm connect HOST:PORT`: a TLS client in the spirit of openssl s_client. Prints the
  * handshake's outcome and the certificate chain on stderr, then pipes stdin → server → stdout.
  */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from '../node/index.js';
-import { formatName } from '../webui/certs.js';
+import { formatName, readText } from '../webui/certs.js';
 import { EXIT, fail, intOption, paint, parse, UsageError } from './common.js';
 
 export const CONNECT_HELP = `Usage: mbedtls-wasm connect HOST:PORT [options]
@@ -56,14 +55,6 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return { host: m[1]!, port };
 }
 
-function readPem(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'ERR_UNREADABLE');
-  }
-}
-
 function chain(socket: TLSSocket): PeerCertificate[] {
   const leaf = socket.getPeerCertificate(true) as (PeerCertificate & { issuerCertificate?: PeerCertificate }) | null;
   const out: PeerCertificate[] = [];
@@ -89,15 +80,18 @@ export async function connectCommand(args: string[]): Promise<void> {
   const info = (line: string) => { if (!quiet) process.stderr.write(`${line}\n`); };
   const version = values['tls1.2'] ? 'TLSv1.2' : values['tls1.3'] ? 'TLSv1.3' : undefined;
 
+  const ca = values.ca !== undefined ? readText(values.ca, 'CA file') : undefined;
+  const cert = values.cert !== undefined ? readText(values.cert, 'certificate') : undefined;
+  const key = values.key !== undefined ? readText(values.key, 'key') : undefined;
   let socket: TLSSocket;
   try {
     socket = connect({
       host,
       port,
       servername: values.servername,
-      ca: values.ca !== undefined ? readPem(values.ca, 'CA file') : undefined,
-      cert: values.cert !== undefined ? readPem(values.cert, 'certificate') : undefined,
-      key: values.key !== undefined ? readPem(values.key, 'key') : undefined,
+      ca,
+      cert,
+      key,
       ALPNProtocols: alpn && alpn.length > 0 ? alpn : undefined,
       minVersion: version,
       maxVersion: version,
@@ -105,8 +99,10 @@ export async function connectCommand(args: string[]): Promise<void> {
       rejectUnauthorized: false,
     });
   } catch (e) {
-    const err = e as Error & { code?: string };
-    throw new UsageError(`${err.message}${err.code ? ` (${err.code})` : ''}`, err.code ?? 'ERR_OPTION');
+    const err = e as Error & { code?: string; option?: string };
+    // Name the file behind a rejected key/cert/ca option: the message only names the option.
+    const file = err.option === 'key' || err.option === 'cert' || err.option === 'ca' ? values[err.option] : undefined;
+    throw new UsageError(`${file ? `${file}: ` : ''}${err.message}${err.code ? ` (${err.code})` : ''}`, err.code ?? 'ERR_OPTION');
   }
 
   const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no handshake within ${timeout} ms`), { code: 'ETIMEDOUT' })), timeout);
@@ -123,7 +119,7 @@ export async function connectCommand(args: string[]): Promise<void> {
     secure = true;
     clearTimeout(timer);
     const cipher = socket.getCipher();
-    info(`${c.bold('Connected')} to ${host}:${port}`);
+    info(`${c.bold('Connected')} to ${host.includes(':') ? `[${host}]` : host}:${port}`);
     info(`Protocol:     ${socket.getProtocol()}`);
     info(`Cipher:       ${cipher ? `${cipher.standardName}${cipher.name !== cipher.standardName ? ` (${cipher.name})` : ''}` : '(unknown)'}`);
     info(`ALPN:         ${socket.alpnProtocol || '(none)'}`);
@@ -145,7 +141,11 @@ export async function connectCommand(args: string[]): Promise<void> {
     } else {
       info(`Verification: ${c.red(`FAILED (${socket.authorizationError ?? 'unknown'})`)}`);
       socket.destroy();
-      fail(`certificate verification failed: ${socket.authorizationError ?? 'unknown reason'} (use --ca FILE to trust the issuer, or --insecure)`);
+      // The way out depends on the reason: a name mismatch is not fixed by trusting a CA.
+      const hint = socket.authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? `the certificate is not for ${socket.servername || host}; connect with the name it is for (--servername NAME), or --insecure`
+        : 'use --ca FILE to trust the issuer, or --insecure';
+      fail(`certificate verification failed: ${socket.authorizationError ?? 'unknown reason'} (${hint})`);
     }
     info('---');
     const stdin = process.stdin;

@@ -21,12 +21,13 @@ Options:
   --cert FILE --key FILE   PEM certificate chain and private key to serve
   --ca FILE                CA bundle for client certificates (with --request-cert)
   --request-cert           require a client certificate signed by --ca (mutual TLS)
-  --data-dir DIR           where the generated certificate is kept
+  --data-dir DIR           where the generated certificate is kept, made 0700 with the key
+                           0600; a directory every user can write to is refused
                            (default $XDG_STATE_HOME/mbedtls-wasm or ~/.local/state/mbedtls-wasm)
   --keylog FILE            append NSS key log lines (for Wireshark); also $SSLKEYLOGFILE
   --drain-ms N             on shutdown, let responses drain this long (default ${DEFAULTS.drainMs})
   --echo-limit BYTES       largest POST /api/echo body (default 1m; k/m/g suffixes)
-  --handshake-timeout MS   TLS handshake time limit (default ${DEFAULTS.handshakeTimeout})
+  --handshake-timeout MS   time from connect to a complete TLS handshake (default ${DEFAULTS.handshakeTimeout})
   --headers-timeout MS     time to send the request headers (default ${DEFAULTS.headersTimeout})
   --request-timeout MS     time to send a whole request (default ${DEFAULTS.requestTimeout})
   --keep-alive-timeout MS  idle keep-alive connections close after this (default ${DEFAULTS.keepAliveTimeout})

@@ -1,10 +1,13 @@
 /**
- * The dashboard's files: the HTML page (here) and its script, bundled from
- * src/webui/dashboard/*.ts with esbuild on first use (cached for the process), or read from a
- * prebuilt dashboard.js next to this module when there is one (a packaged dist/).
+ * The dashboard's files: the HTML page (here) and its script, read from a prebuilt dashboard.js
+ * next to this module when there is one (dist/, made by npm run build), else bundled from
+ * src/webui/dashboard/*.ts with esbuild on first use (npm start from a clone), cached for the
+ * process. Neither available is an error: a server that says it serves the dashboard and then
+ * answers / with a page that does nothing would hide a broken build or install.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from './certs.js';
 
 export interface DashboardAssets {
   html: string;
@@ -14,35 +17,51 @@ export interface DashboardAssets {
 let cached: Promise<DashboardAssets> | null = null;
 
 export function dashboardAssets(): Promise<DashboardAssets> {
-  cached ??= load().catch((e: unknown) => {
+  cached ??= loadDashboard(new URL('./', import.meta.url)).catch((e: unknown) => {
     cached = null;
     throw e;
   });
   return cached;
 }
 
-async function load(): Promise<DashboardAssets> {
-  const prebuilt = new URL('./dashboard.js', import.meta.url);
+/**
+ * The dashboard from the module directory `base`: `base`/dashboard.js, else a bundle of
+ * `base`/dashboard/main.ts. Rejects with a UsageError (ERR_DASHBOARD) when neither is there or
+ * the bundle cannot be built.
+ */
+export async function loadDashboard(base: URL): Promise<DashboardAssets> {
+  const prebuilt = new URL('dashboard.js', base);
   if (existsSync(prebuilt)) return { html: PAGE, script: readFileSync(prebuilt, 'utf8') };
-  const entry = fileURLToPath(new URL('./dashboard/main.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('dashboard/main.ts', base));
   if (!existsSync(entry)) {
-    return { html: PAGE, script: 'document.body.insertAdjacentHTML("beforeend", "<p>dashboard script not built</p>")' };
+    throw new UsageError(`the dashboard script is missing (neither ${fileURLToPath(prebuilt)} nor ${entry}): run npm run build, or serve with --no-dashboard`, 'ERR_DASHBOARD');
   }
   // esbuild is a development dependency: `npm start` from a clone has it; a packaged build
   // ships dashboard.js instead.
-  const esbuild = await import('esbuild');
-  const out = await esbuild.build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    target: 'es2020',
-    platform: 'browser',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  return { html: PAGE, script: out.outputFiles[0]!.text };
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch (e) {
+    throw new UsageError(`cannot bundle the dashboard from ${entry}: esbuild is not installed (${(e as Error).message.split('\n')[0]}): run npm install, or serve with --no-dashboard`, 'ERR_DASHBOARD');
+  }
+  let script: string;
+  try {
+    const out = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      target: 'es2020',
+      platform: 'browser',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
+    script = out.outputFiles[0]!.text;
+  } catch (e) {
+    throw new UsageError(`cannot bundle the dashboard from ${entry}: ${(e as Error).message.split('\n')[0]}`, 'ERR_DASHBOARD');
+  }
+  return { html: PAGE, script };
 }
 
 const PAGE = `<!doctype html>

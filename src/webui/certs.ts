@@ -1,10 +1,10 @@
 /**
  * Certificates for the web UI server: the user's own (--cert/--key) or a self-signed ECDSA
  * P-256 certificate made by mbedTLS on first start and kept in the data directory
- * (key 0600, directory 0700), reused while it is valid and parses.
+ * (key 0600, directory 0700, both enforced on every start), reused while it is valid and parses.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { generateSelfSigned, parseCertificate, TlsConfig, type PeerCertificate } from '../node/index.js';
@@ -55,7 +55,8 @@ export function parseLeaf(pem: string, what: string): PeerCertificate {
   }
 }
 
-function readText(path: string, what: string): string {
+/** A text file the user named, or a one-line UsageError (ERR_UNREADABLE) saying why not. */
+export function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
@@ -72,8 +73,11 @@ export function checkPair(key: string, cert: string, where: string): void {
   try {
     TlsConfig.server({ key, cert }).dispose();
   } catch (e) {
-    const code = (e as { code?: string }).code ?? 'ERR_BAD_CERT';
-    const msg = code === 'ERR_TLS_KEY_MISMATCH' ? 'the private key does not match the certificate' : (e as Error).message;
+    const err = e as Error & { code?: string; option?: string; mbedtlsMessage?: string };
+    const code = err.code ?? 'ERR_BAD_CERT';
+    const msg = code === 'ERR_TLS_KEY_MISMATCH' ? 'the private key does not match the certificate'
+      : err.option === 'key' ? `the private key does not load (${err.mbedtlsMessage || err.message})`
+      : err.message;
     throw new UsageError(`${where}: ${msg} (${code})`, code);
   }
 }
@@ -109,39 +113,76 @@ function writePrivate(path: string, text: string, mode: number): void {
 }
 
 /**
+ * Makes `dir` a private directory (0700), creating it when missing. An existing directory
+ * that others can write to (e.g. /tmp) is refused rather than tightened: anyone could have
+ * replaced its files, and changing the mode of a shared directory would break its other users.
+ */
+function privateDir(dir: string): void {
+  let st: Stats | undefined;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw dataDirError(`cannot use data directory ${dir}`, e);
+  }
+  if (st && !st.isDirectory()) throw new UsageError(`data directory ${dir} is not a directory`, 'ERR_DATA_DIR');
+  if (st && (st.mode & 0o002) !== 0) {
+    throw new UsageError(`data directory ${dir} is writable by every user (mode ${(st.mode & 0o7777).toString(8)}): choose a private directory with --data-dir`, 'ERR_DATA_DIR');
+  }
+  try {
+    if (!st) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode is reduced by the umask, and an existing directory may be group-readable.
+    if (!st || (st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  } catch (e) {
+    throw dataDirError(st ? `cannot make data directory ${dir} private (chmod 0700)` : `cannot create data directory ${dir}`, e);
+  }
+}
+
+/** Tightens a private key file to 0600, refusing to go on when that is not possible. */
+function privateFile(path: string): void {
+  try {
+    if ((statSync(path).mode & 0o777) !== 0o600) chmodSync(path, 0o600);
+  } catch (e) {
+    throw dataDirError(`cannot make private key ${path} private (chmod 0600)`, e);
+  }
+}
+
+function dataDirError(what: string, e: unknown): UsageError {
+  return new UsageError(`${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'ERR_DATA_DIR');
+}
+
+/**
  * The self-signed identity in `dir`: reused when both files are there, parse, match and are
- * valid for at least another day; made (and stored) otherwise.
+ * valid for at least another day; made (and stored) otherwise. Either way the directory ends up
+ * 0700 and the key 0600.
  */
 export function selfSignedIdentity(dir: string): ServerIdentity {
+  privateDir(dir);
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   if (existsSync(certPath) && existsSync(keyPath)) {
+    let reused: ServerIdentity | null = null;
     try {
       const cert = readFileSync(certPath, 'utf8');
       const key = readFileSync(keyPath, 'utf8');
       const leaf = parseLeaf(cert, certPath);
       if (stillValid(leaf)) {
         checkPair(key, cert, certPath);
-        return { key, cert, source: 'reused', certPath, keyPath, leaf };
+        reused = { key, cert, source: 'reused', certPath, keyPath, leaf };
       }
     } catch {
       // Unreadable, corrupt or mismatched: make a new one below.
     }
-  }
-  try {
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      chmodSync(dir, 0o700);
+    if (reused) {
+      privateFile(keyPath);
+      return reused;
     }
-  } catch (e) {
-    throw new UsageError(`cannot create data directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'ERR_DATA_DIR');
   }
   const { key, cert } = generateSelfSigned({ commonName: 'localhost', altNames: ['localhost', '127.0.0.1', '::1'], days: 365, organization: 'mbedtls-wasm web UI' });
   try {
     writePrivate(keyPath, key, 0o600);
     writePrivate(certPath, cert, 0o644);
   } catch (e) {
-    throw new UsageError(`cannot write to data directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'ERR_DATA_DIR');
+    throw dataDirError(`cannot write to data directory ${dir}`, e);
   }
   return { key, cert, source: 'generated', certPath, keyPath, leaf: parseLeaf(cert, certPath) };
 }

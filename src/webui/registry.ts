@@ -38,7 +38,11 @@ export interface ConnectionInfo {
   remoteAddress: string | null;
   remotePort: number | null;
   state: ConnState;
-  /** What the connection waits for now (the pump's awaiting() for TLS). */
+  /**
+   * What the connection waits for now: 'write' when it is backed up (the peer is not reading),
+   * 'read' when it waits for the peer's bytes (for TLS: the pump's awaiting(), or its read
+   * operation waiting for inbound bytes), 'nothing' when closed or ended.
+   */
   waitingFor: 'read' | 'write' | 'nothing';
   waiting: Record<string, string | null> | null;
   protocol: string | null;
@@ -145,13 +149,19 @@ export class Registry extends EventEmitter<RegistryEvents> {
     let counters: Partial<CounterValues>;
     let queued: number;
     if (t) {
-      waitingFor = t.pump.awaiting();
       waiting = t.pump.isDead ? null : { ...t.pump.waiting() };
+      // The pump's awaiting() covers the pending operations (handshake, writes, close); a
+      // connection with none of those that is still reading waits for the peer's next bytes.
+      const pending = t.pump.awaiting();
+      waitingFor = pending !== 'nothing' ? pending
+        : waiting?.read === 'inbound' && !t.readableEnded ? 'read' : 'nothing';
       counters = t.pump.counters.snapshot();
       queued = t.pump.queuedBytes + t.writableLength;
     } else {
       const raw = rec.raw;
-      waitingFor = raw.destroyed ? 'nothing' : raw.writableNeedDrain ? 'write' : 'nothing';
+      // Backed up: the peer is not reading. Otherwise an open socket whose peer has not ended
+      // waits for the peer's next bytes (the next request on an idle keep-alive connection).
+      waitingFor = raw.destroyed ? 'nothing' : raw.writableNeedDrain ? 'write' : raw.readableEnded ? 'nothing' : 'read';
       counters = { bytesIn: raw.bytesRead, bytesOut: raw.bytesWritten };
       queued = raw.writableLength;
     }

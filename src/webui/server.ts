@@ -16,7 +16,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type CounterValues } from '../node/index.js';
+import { createServer as createTlsServer, TlsError, type Server as TlsServer, type TLSSocket, type CounterValues } from '../node/index.js';
 import { dashboardAssets, type DashboardAssets } from './assets.js';
 import {
   clientErrorMessage, clientErrorStatus, DOWNLOAD_CHUNK, parseTarget, patternSlice, rawErrorResponse, sendError, sendJson,
@@ -38,6 +38,7 @@ export interface WebServerOptions {
   port?: number;
   /** Plain HTTP port (default 8080; 0 picks one; null: no plain HTTP). */
   httpPort?: number | null;
+  /** Milliseconds from accept to a complete TLS handshake, first-bytes peek included. */
   handshakeTimeout?: number;
   headersTimeout?: number;
   requestTimeout?: number;
@@ -142,7 +143,11 @@ export class WebServer {
       requestCert: o.requestCert === true,
       rejectUnauthorized: o.requestCert === true,
       ALPNProtocols: ['http/1.1'],
-      handshakeTimeout: o.handshakeTimeout,
+      // 0: no per-socket timer in the TLS layer. handshakeTimeout runs from accept, across the
+      // first-bytes peek and the TLS handshake (onHttpsConnection), so a client cannot stretch
+      // it to twice the limit by sending its first byte late; accept() takes no per-connection
+      // timeout to hand it what is left.
+      handshakeTimeout: 0,
       // node:http decides when to end a connection whose peer ended (as https.Server).
       allowHalfOpen: true,
     });
@@ -248,34 +253,50 @@ export class WebServer {
     const rec = this.registry.add('tls', raw, 'peeking');
     raw.on('error', () => { /* reported through the TLS layer or the close */ });
     let seen: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => { done(); this.preTlsFailure('ERR_TLS_HANDSHAKE_TIMEOUT', rec); raw.destroy(); }, this.opts.handshakeTimeout);
-    const done = () => {
-      clearTimeout(timer);
+    const limit = this.opts.handshakeTimeout;
+    // One deadline for the whole handshake, peek included.
+    const deadline = setTimeout(() => {
+      const tls = rec.tls;
+      if (!tls) {
+        stopPeeking();
+        this.preTlsFailure('ERR_TLS_HANDSHAKE_TIMEOUT', rec);
+        raw.destroy();
+      } else if (tls.pending && !tls.destroyed) {
+        // What the TLS layer's own timer would do: fail the socket with the typed error, which
+        // the TLS server counts as a failed handshake ('tlsClientError').
+        tls.destroy(new TlsError('ERR_TLS_HANDSHAKE_TIMEOUT', 'peer', `TLS handshake timed out after ${limit} ms`));
+      }
+    }, limit);
+    raw.once('close', () => clearTimeout(deadline));
+    const stopPeeking = () => {
       raw.removeListener('data', onData);
       raw.removeListener('end', onEnd);
-      raw.removeListener('close', onClose);
     };
-    const onEnd = () => { done(); this.preTlsFailure('ERR_TLS_HANDSHAKE_EOF', rec); raw.destroy(); };
-    const onClose = () => done();
+    const onEnd = () => {
+      stopPeeking();
+      clearTimeout(deadline);
+      this.preTlsFailure('ERR_TLS_HANDSHAKE_EOF', rec);
+      raw.destroy();
+    };
     const onData = (chunk: Buffer) => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const kind = classify(seen);
       if (kind === 'more') return;
-      done();
-      if (kind === 'http') { this.answerPlaintext(raw, rec, seen); return; }
+      stopPeeking();
+      if (kind === 'http') { clearTimeout(deadline); this.answerPlaintext(raw, rec, seen); return; }
       // Give the bytes back and hand the socket over; the TLS layer resumes the flow.
       raw.pause();
       raw.unshift(seen);
       const tls = this.tlsServer.accept(raw);
-      if (!tls) { raw.destroy(); return; }
+      if (!tls) { clearTimeout(deadline); raw.destroy(); return; }
       this.registry.attachTls(rec, tls);
       this.registry.setState(rec, 'handshaking');
+      tls.once('secure', () => clearTimeout(deadline));
       tls.on('end', () => this.registry.setState(rec, 'closing'));
       raw.resume();
     };
     raw.on('data', onData);
     raw.on('end', onEnd);
-    raw.on('close', onClose);
   }
 
   private preTlsFailure(code: string, rec: ConnRecord): void {

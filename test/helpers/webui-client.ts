@@ -64,6 +64,8 @@ export interface RequestOptions {
   /** 'ours' (default for tls): node:http over our TLS client; 'node': node:https. */
   client?: 'ours' | 'node';
   agent?: http.Agent | false;
+  /** Fail (and destroy the request) without a complete response within this many ms (a hang guard). */
+  limitMs?: number;
 }
 
 export function request(o: RequestOptions): Promise<Response> {
@@ -90,12 +92,19 @@ export function request(o: RequestOptions): Promise<Response> {
       }
       req = http.request(opts);
     }
-    req.on('error', reject);
+    const timer = o.limitMs === undefined ? undefined : setTimeout(() => {
+      req.destroy(new Error(`${o.method ?? 'GET'} ${o.path}: no complete response within ${o.limitMs} ms`));
+    }, o.limitMs);
+    const fail = (e: Error) => { clearTimeout(timer); reject(e); };
+    req.on('error', fail);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', fail);
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
     });
     req.end(o.body);
   });
@@ -180,6 +189,41 @@ export function statusOf(text: string): number {
 export function bodyOf(text: string): any {
   const i = text.indexOf('\r\n\r\n');
   return JSON.parse(text.slice(i + 4));
+}
+
+/**
+ * Sends `GET path` on an open connection and resolves with the response (status, headers, JSON
+ * body, by Content-Length), leaving the connection open for more.
+ */
+export function roundTrip(sock: Duplex, path: string): Promise<{ status: number; head: string; json: any }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d.toString('utf8');
+      const head = text.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const len = Number(/content-length: (\d+)/i.exec(text.slice(0, head))?.[1]);
+      if (text.length - head - 4 < len) return;
+      sock.removeListener('data', onData);
+      sock.removeListener('error', reject);
+      resolve({ status: statusOf(text), head: text.slice(0, head), json: JSON.parse(text.slice(head + 4, head + 4 + len)) });
+    };
+    sock.on('data', onData);
+    sock.once('error', reject);
+    sock.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+  });
+}
+
+/**
+ * Resolves or rejects as `p` does, or rejects after `limitMs` naming `what`: a hang guard for
+ * waits on events (uvu has no per-test timeout), not a timing assertion.
+ */
+export function within<T>(what: string, p: Promise<T>, limitMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${limitMs} ms waiting for ${what}`)), limitMs);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
 /** Waits until `check()` returns a truthy value (polling on a timer), failing after `limitMs`. */

@@ -15,10 +15,23 @@ export interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * The child's environment: ours with NO_COLOR=1 (stable output to match), then `extra`, where
+ * an undefined value removes the variable (e.g. { NO_COLOR: undefined } to test colour rules).
+ */
+function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
 export function run(args: string[], options: { env?: Record<string, string | undefined>; stdin?: string | null } = {}): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    env: childEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
