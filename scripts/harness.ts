@@ -16,7 +16,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const harness = await startHarness({ build: buildBrowserTests, rebuild: true, port });
 console.log(`browser test harness: open ${harness.url}`);
 for (const p of harness.config.peers) console.log(`  peer ${p.name} on ${p.target} (through the tunnel at ${harness.config.tunnelPath})`);
-for (const m of harness.config.missing) console.log(`  not available: ${m}`);
+for (const m of harness.config.missing) {
+  console.log(`  not available: ${m}${harness.config.skipInterop ? '' : ' (npm run test:browser fails on this unless MBEDTLS_WASM_SKIP_INTEROP=1)'}`);
+}
 console.log('Ctrl-C to stop.');
 
 let stopping = false;

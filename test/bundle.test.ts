@@ -1,7 +1,16 @@
-// The browser entry bundles for platform 'browser' without a single node built-in: esbuild
-// builds a tiny app against src/browser/index.ts and the metafile is searched for node:* and
-// bare built-in imports (a plugin also records every attempt to import one, from any file).
+// The package as a browser app's bundler sees it. scripts/build.mjs builds the package into a
+// temp dir laid out like an install (node_modules/mbedtls-wasm: package.json copied, dist/ built
+// there, wasm/ and the package's own node_modules linked), so dist/ of the checkout is never
+// touched. An app there does `import { ready, TlsEngine } from 'mbedtls-wasm'`, and esbuild
+// resolves it through package.json's exports with the browser condition: the bundle must come
+// from dist/browser.js and reach no node built-in (node:* or bare 'fs', 'crypto', ...). One
+// checker decides that: a plugin records every attempt to import a built-in, from any file, and
+// the metafile and the output text are searched as well.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { test } from 'uvu';
@@ -11,61 +20,108 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const isBuiltin = (spec: string) => spec.startsWith('node:') || builtins.has(spec) || builtins.has(spec.split('/')[0]!);
 
-const APP = `
-import { ready, connect, TLSStream, WebSocketTransport, TlsConfig, TlsEngine, Pump, memoryPair,
-  FaultTransport, StreamTransport, generateSelfSigned, getCiphers, TlsError } from './src/browser/index.ts';
-const wasm = new URL('./wasm/mbedtls.wasm', import.meta.url);
-export async function main(url: string) {
-  await ready(wasm);
-  console.log(getCiphers().length, TlsConfig, TlsEngine, Pump, memoryPair, FaultTransport, StreamTransport, generateSelfSigned, TlsError, WebSocketTransport, TLSStream);
-  return connect({ url, servername: 'example.test' });
-}
-`;
+/** The app's directory (the temp dir) and the package inside its node_modules. */
+const app = mkdtempSync(join(tmpdir(), 'mbedtls-wasm-bundle-'));
+const pkg = join(app, 'node_modules', 'mbedtls-wasm');
 
-async function bundle(): Promise<{ metafile: Metafile; attempts: string[]; text: string }> {
+test.before(() => {
+  mkdirSync(pkg, { recursive: true });
+  copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  symlinkSync(join(root, 'wasm'), join(pkg, 'wasm'));
+  // The package's dependencies (ws), where an install would put them.
+  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
+  // About 2 s on the development machine (esbuild for four entry points, then tsc's declarations).
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--outdir', join(pkg, 'dist')], { cwd: root, stdio: 'pipe', timeout: 120000 });
+});
+
+test.after(() => {
+  rmSync(app, { recursive: true, force: true });
+});
+
+interface Bundled { metafile: Metafile; attempts: string[]; text: string }
+
+/** Bundles `source` as <app>/app.ts for `platform`, recording every import of a node built-in. */
+async function bundle(source: string, platform: 'browser' | 'node' = 'browser'): Promise<Bundled> {
+  writeFileSync(join(app, 'app.ts'), source);
   const attempts: string[] = [];
   const spy: Plugin = {
     name: 'record-node-builtins',
     setup(b) {
       b.onResolve({ filter: /.*/ }, (args) => {
         if (!isBuiltin(args.path)) return undefined;
-        attempts.push(`${args.importer} imports ${args.path}`);
+        attempts.push(`${relative(app, args.importer)} imports ${args.path}`);
         return { path: args.path, external: true };
       });
     },
   };
   const result = await build({
-    stdin: { contents: APP, loader: 'ts', resolveDir: root, sourcefile: 'app.ts' },
-    bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true,
+    entryPoints: ['app.ts'], absWorkingDir: app,
+    bundle: true, platform, format: 'esm', target: 'es2022', write: false, metafile: true,
     logLevel: 'silent', plugins: [spy],
   });
   assert.equal(result.errors, []);
   return { metafile: result.metafile!, attempts, text: result.outputFiles!.map((f) => f.text).join('\n') };
 }
 
-test('the browser entry bundles for the browser with no node built-ins', async () => {
-  const { metafile, attempts, text } = await bundle();
-  assert.equal(attempts, [], 'no file reachable from src/browser/index.ts imports a node built-in');
-  const inputs = Object.keys(metafile.inputs);
-  assert.ok(inputs.includes('src/browser/index.ts'));
-  assert.ok(inputs.includes('src/browser/tls-stream.ts'));
-  assert.ok(inputs.includes('src/transport/websocket.ts'));
-  assert.ok(inputs.includes('src/scheduler/pump.ts'));
-  assert.not.ok(inputs.some((p) => p.startsWith('src/node/')), 'nothing from src/node/');
-  const imports = Object.values(metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
-  assert.equal(imports.filter(isBuiltin), []);
-  for (const out of Object.values(metafile.outputs)) assert.equal(out.imports.filter((x) => isBuiltin(x.path)), []);
-  assert.not.match(text, /\brequire\(\s*["'](?:node:)?(?:fs|path|crypto|net|tls|stream|buffer|url|os)["']\s*\)/);
+/** Every node built-in the bundle reaches, by any of the three views of it. */
+function builtinImports({ metafile, attempts, text }: Bundled): string[] {
+  const fromMeta = Object.values(metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
+  const fromOutputs = Object.values(metafile.outputs).flatMap((o) => o.imports.map((x) => x.path));
+  const fromText = [...text.matchAll(/(?:\brequire\(|\bimport\(|\bfrom)\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+  return [...attempts, ...[...fromMeta, ...fromOutputs, ...fromText].filter(isBuiltin)];
+}
+
+const BROWSER_APP = `
+import { ready, TlsEngine, TlsConfig, connect, TLSStream, WebSocketTransport } from 'mbedtls-wasm';
+export async function main(wasm: URL, url: string) {
+  await ready(wasm);
+  const engine = new TlsEngine(TlsConfig.client({}), { servername: 'example.test' });
+  console.log(engine, TLSStream, WebSocketTransport);
+  return connect({ url, servername: 'example.test' });
+}
+`;
+
+test("a browser app's import of 'mbedtls-wasm' resolves through exports to dist/browser.js, with no node built-ins", async () => {
+  const bundled = await bundle(BROWSER_APP);
+  assert.equal(builtinImports(bundled), [], 'no node built-in reachable from the app');
+  assert.equal(Object.keys(bundled.metafile.inputs).sort(), ['app.ts', 'node_modules/mbedtls-wasm/dist/browser.js']);
+  // What dist/browser.js was built from (its source map): the browser entry, and nothing of src/node.
+  const map = JSON.parse(readFileSync(join(pkg, 'dist', 'browser.js.map'), 'utf8')) as { sources: string[] };
+  const sources = map.sources.map((s) => relative(root, resolve(pkg, 'dist', s)));
+  // (index.ts itself only re-exports, so it has no code of its own in the map.)
+  for (const f of ['src/browser/tls-stream.ts', 'src/transport/websocket.ts', 'src/scheduler/pump.ts', 'src/wasm/module.ts']) {
+    assert.ok(sources.includes(f), `dist/browser.js contains ${f}`);
+  }
+  assert.equal(sources.filter((s) => s.startsWith('src/node/')), [], 'nothing from src/node/');
 });
 
-test('the check itself works: a node import in the app is caught', async () => {
-  const attempts: string[] = [];
-  await build({
-    stdin: { contents: `import { readFileSync } from 'node:fs'; import './src/browser/index.ts'; console.log(readFileSync);`, loader: 'ts', resolveDir: root },
-    bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
-    plugins: [{ name: 'spy', setup(b) { b.onResolve({ filter: /^node:/ }, (a) => { attempts.push(a.path); return { path: a.path, external: true }; }); } }],
-  });
-  assert.equal(attempts, ['node:fs']);
+test('every file package.json names exists in the built package', () => {
+  const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const paths: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === 'string') paths.push(v);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
+  };
+  walk([manifest.main, manifest.types, manifest.exports, manifest.bin, manifest.browser]);
+  assert.ok(paths.includes('./dist/browser.js') && paths.includes('./dist/types/browser/index.d.ts'), paths.join(' '));
+  for (const p of paths) assert.ok(existsSync(join(pkg, p)), `${p} exists`);
+  // The browser field maps the Node entry to the browser one (for bundlers that read it).
+  for (const [from, to] of Object.entries(manifest.browser as Record<string, string>)) {
+    assert.ok(existsSync(join(pkg, from)) && existsSync(join(pkg, to)), `${from} → ${to}`);
+  }
+});
+
+test('the check itself works: a bare fs import is caught, and the node condition gets dist/node.js with its built-ins', async () => {
+  const withFs = await bundle(`import { readFileSync } from 'fs';\nimport { ready } from 'mbedtls-wasm';\nconsole.log(readFileSync, ready);\n`);
+  assert.equal(withFs.attempts, ['app.ts imports fs']);
+  assert.ok(builtinImports(withFs).includes('app.ts imports fs'));
+  assert.ok(Object.keys(withFs.metafile.inputs).includes('node_modules/mbedtls-wasm/dist/browser.js'));
+  // Same package, same app shape, Node's conditions: the other export, which does import node:*.
+  const forNode = await bundle(`import { ready, TlsEngine } from 'mbedtls-wasm';\nconsole.log(ready, TlsEngine);\n`, 'node');
+  assert.ok(Object.keys(forNode.metafile.inputs).includes('node_modules/mbedtls-wasm/dist/node.js'));
+  assert.not.ok(Object.keys(forNode.metafile.inputs).includes('node_modules/mbedtls-wasm/dist/browser.js'));
+  const fromDist = builtinImports(forNode).filter((a) => a.startsWith('node_modules/mbedtls-wasm/dist/node.js imports '));
+  assert.ok(fromDist.includes('node_modules/mbedtls-wasm/dist/node.js imports node:fs'), fromDist.join('\n'));
 });
 
 test.run();

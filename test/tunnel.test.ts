@@ -1,6 +1,7 @@
 // The WebSocket-to-TCP tunnel (src/node/tunnel.ts): allow-list, close codes, byte-exact relay
-// with flow control in both directions, the buffer cap; and TLS end to end through it with the
-// browser-side stream (src/browser/tls-stream.ts) running in Node over a `ws` client.
+// with flow control in both directions, the buffer caps (before and after the target connected);
+// and TLS end to end through it with the browser-side stream (src/browser/tls-stream.ts) running
+// in Node over a `ws` client.
 import './helpers/setup.js';
 import net from 'node:net';
 import { test } from 'uvu';
@@ -65,6 +66,13 @@ function random(n: number, seed: number): Uint8Array {
 async function withTunnel(options: TunnelOptions, fn: (t: Tunnel) => Promise<void>): Promise<void> {
   const tunnel = await createTunnel(options);
   try { await fn(tunnel); } finally { await tunnel.close(); }
+}
+
+/** A client for `fn`, terminated afterwards: a failed test must not leave a paused client holding
+ * the tunnel's close open (that would hang the suite instead of failing it). */
+async function withClient(url: string, fn: (ws: WebSocket) => Promise<void>): Promise<void> {
+  const ws = await open(url);
+  try { await fn(ws); } finally { ws.terminate(); }
 }
 
 test('no allow-list: every target is refused with 4403, and nothing is dialled', async () => {
@@ -166,6 +174,107 @@ test('over the cap: bytes piling up for the target close the tunnel with 4008', 
     assert.is(t.stats.closes[4008], 1);
   });
   for (const s of stuck) s.destroy();
+});
+
+/** Polls `cond` (a hang guard, not a timing assertion): resolves once it holds. */
+async function until(cond: () => boolean, what: string, ms = TIMEOUT): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// The two caps after the target connected (tunnel.ts: TCP write buffer, WebSocket send buffer).
+// Flow control normally pauses the other side first: TCP reading pauses at 16 KiB or more
+// waiting on the WebSocket, WebSocket reading when the TCP socket's write buffer is over its
+// 16 KiB high-water mark. With maxBuffered at 8 KiB, below both, the cap is what acts as soon
+// as one direction backs up, so these tests need no race with the pauses to reach it.
+const SMALL_CAP = 8 * 1024;
+/** Far more than loopback's kernel buffers hold: the guard against a tunnel that never caps. */
+const FLOOD_LIMIT = 256 * 1024 * 1024;
+
+test('over the cap after connect: a target that writes faster than the client reads closes with 4008', async () => {
+  const chunk = Buffer.from(random(1024 * 1024, 21));
+  let written = 0;
+  let targetSocket: net.Socket | undefined;
+  const server = net.createServer((s) => {
+    targetSocket = s;
+    s.on('error', () => {});
+    const pump = () => { while (!s.destroyed && written < FLOOD_LIMIT && s.write(chunk)) written += chunk.length; };
+    s.on('drain', pump);
+    pump();
+  });
+  const port = await listen(server);
+  try {
+    await withTunnel({ allow: [`127.0.0.1:${port}`], maxBuffered: SMALL_CAP }, (t) => withClient(t.url(`127.0.0.1:${port}`), async (ws) => {
+      // The browser side stops reading: kernel buffers fill, then the tunnel's send buffer grows.
+      ws.pause();
+      await until(() => t.stats.closes[4008] === 1, 'the tunnel closes the relay over its cap');
+      // The target is cut off, and the close frame waits behind the bytes already queued.
+      await until(() => targetSocket?.destroyed === true, 'the target connection is closed');
+      // What arrives is exactly the start of what the target wrote (the chunk, repeated).
+      let received = 0;
+      let intact = true;
+      ws.on('message', (m: Buffer) => {
+        for (let i = 0; i < m.length;) {
+          const at = (received + i) % chunk.length;
+          const n = Math.min(m.length - i, chunk.length - at);
+          if (!m.subarray(i, i + n).equals(chunk.subarray(at, at + n))) intact = false;
+          i += n;
+        }
+        received += m.length;
+      });
+      const c = closed(ws);
+      ws.resume();
+      const { code, reason } = await within(c, 'close');
+      assert.is(code, 4008);
+      assert.is(reason, 'buffer limit exceeded');
+      assert.ok(received > 0 && received <= written, `got ${received} of the ${written} bytes written`);
+      assert.ok(intact, 'the bytes that arrived are the start of the stream the target wrote');
+      assert.ok(written < FLOOD_LIMIT, 'capped long before the flood ended');
+      assert.is(t.stats.closes[1000], undefined, 'not reported as a normal close');
+      assert.is(t.stats.open, 0);
+    }));
+  } finally {
+    targetSocket?.destroy();
+    await closeServer(server);
+  }
+});
+
+test('over the cap after connect: a target that never reads while the client keeps sending closes with 4008', async () => {
+  let targetSocket: net.Socket | undefined;
+  const server = net.createServer((s) => {
+    targetSocket = s;
+    s.on('error', () => {});
+    s.pause(); // never reads
+  });
+  const port = await listen(server);
+  try {
+    await withTunnel({ allow: [`127.0.0.1:${port}`], maxBuffered: SMALL_CAP }, (t) => withClient(t.url(`127.0.0.1:${port}`), async (ws) => {
+      const c = closed(ws);
+      const message = random(SMALL_CAP, 23);
+      let sent = 0;
+      // Keep sending (in steps, so the client's own buffer stays small) until the tunnel closes,
+      // or (a broken cap: the tunnel just stops reading) until the hang guard gives up.
+      const giveUp = Date.now() + TIMEOUT;
+      while (ws.readyState === WebSocket.OPEN && sent < FLOOD_LIMIT && Date.now() < giveUp) {
+        while (ws.bufferedAmount < 256 * 1024 && sent < FLOOD_LIMIT) { ws.send(message); sent += message.length; }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const { code, reason } = await within(c, 'close');
+      assert.is(code, 4008);
+      assert.is(reason, 'buffer limit exceeded');
+      assert.ok(sent < FLOOD_LIMIT, 'capped long before the flood ended');
+      assert.is(t.stats.closes[4008], 1);
+      assert.is(t.stats.pauses.ws, 0, 'the cap acted, not flow control');
+      // The tunnel let go of the TCP connection (the target, not reading, never sees the FIN).
+      await until(() => t.stats.open === 0, 'the tunnel releases the relay');
+    }));
+  } finally {
+    targetSocket?.destroy();
+    await closeServer(server);
+  }
 });
 
 test('flow control: a slow client and a slow target stall the relay without closing it or losing bytes', async () => {

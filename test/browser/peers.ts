@@ -1,12 +1,15 @@
 // The TLS servers the browser talks to through the tunnel: `openssl s_server -www` (answers a
 // GET with a status page) for TLS 1.2 and 1.3, and our own Node server (src/node/server.ts)
 // for TLS 1.2 and 1.3, answering a fixed HTTP response. All on 127.0.0.1 with the ECDSA test
-// certificate (test/fixtures/server-ecdsa.*, issued by ca-ecdsa.crt).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+// certificate (test/fixtures/server-ecdsa.*, issued by ca-ecdsa.crt). Without openssl on PATH
+// its two peers are listed in `missing` (not started); run.ts fails on that unless
+// MBEDTLS_WASM_SKIP_INTEROP=1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from '../../src/node/server.js';
 import type { TLSSocket } from '../../src/node/tls-socket.js';
+import { freePort, hasBinary } from '../helpers/peers.js';
 import type { HarnessPeer } from './config.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -16,21 +19,6 @@ export interface Peers {
   list: HarnessPeer[];
   missing: string[];
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function hasOpenssl(): boolean {
-  return spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Starts `openssl s_server -www`; resolves once it prints ACCEPT (it is listening). */
@@ -100,7 +88,7 @@ export async function startPeers(): Promise<Peers> {
       servers.push(server);
       list.push({ name: `node createServer ${version}`, kind: 'node', version, target: `${HOST}:${port}` });
     }
-    if (hasOpenssl()) {
+    if (hasBinary('openssl')) {
       for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
         const { proc, port } = await opensslServer(version);
         procs.push(proc);

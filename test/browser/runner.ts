@@ -4,11 +4,14 @@
 // joined into lines here, shown on the page, and passed on (one console.log per line) to
 // whoever watches the console — the headless runner (test/browser/run.ts) prints them and
 // reads the final `HARNESS-RESULT {json}` line.
+import { REPORTED_GLOBAL } from './config.js';
 import { installNodeShims } from './node-shims.js';
 
 interface Manifest {
   modules: Array<{ name: string; url: string }>;
   excluded: Array<{ name: string; reason: string }>;
+  /** Breaks of the file-selection rule (build.ts); each one fails the run. */
+  problems: string[];
 }
 
 export interface FileResult { name: string; total: number; passed: number; skipped: number; errors: string[] }
@@ -20,6 +23,8 @@ export interface HarnessResult {
   failed: number;
   files: FileResult[];
   excluded: Manifest['excluded'];
+  /** Cases the specs reported as completed (reportCase in harness-config.ts), for run.ts. */
+  reported: string[];
   durationMs: number;
   userAgent: string;
 }
@@ -72,14 +77,21 @@ console.warn = (...args: unknown[]) => { flushPending(); original.warn(...args);
 const g = globalThis as unknown as { UVU_DEFER?: number; UVU_QUEUE?: Array<Array<string | SuiteRun | null>>; UVU_INDEX?: number };
 g.UVU_DEFER = 1;
 g.UVU_QUEUE = [];
+const reported: string[] = [];
+(globalThis as unknown as Record<string, unknown>)[REPORTED_GLOBAL] = reported;
 
 const started = performance.now();
-const result: HarnessResult = { ok: false, total: 0, passed: 0, skipped: 0, failed: 0, files: [], excluded: [], durationMs: 0, userAgent: navigator.userAgent };
+const result: HarnessResult = { ok: false, total: 0, passed: 0, skipped: 0, failed: 0, files: [], excluded: [], reported, durationMs: 0, userAgent: navigator.userAgent };
 
 try {
   const manifest = (await (await fetch('/bundle/manifest.json', { cache: 'no-store' })).json()) as Manifest;
   result.excluded = manifest.excluded;
   for (const ex of manifest.excluded) emitLine(`(not run in the browser: ${ex.name} — ${ex.reason})`, 'warn');
+  if (manifest.problems.length > 0) {
+    const file: FileResult = { name: '(file selection, test/browser/build.ts)', total: manifest.problems.length, passed: 0, skipped: 0, errors: manifest.problems };
+    result.files.push(file);
+    for (const p of manifest.problems) emitLine(`  FAIL ${p}`, 'fail');
+  }
 
   const loadErrors = new Map<number, string>();
   for (const [i, mod] of manifest.modules.entries()) {

@@ -1,6 +1,8 @@
 // The harness server (Node side): a static server on 127.0.0.1 for the page, its bundle and
 // wasm/mbedtls.wasm (application/wasm), /config.json for the specs, and — on the same server —
 // the WebSocket-to-TCP tunnel (src/node/tunnel.ts) allowing exactly the peers started here.
+// MBEDTLS_WASM_SKIP_INTEROP=1 is passed on in the config (skipInterop): run.ts then accepts a
+// missing openssl.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,7 +40,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const wasm = readFileSync(join(ROOT, 'wasm', 'mbedtls.wasm'));
   let peers: Peers | undefined;
   let tunnel: Tunnel | undefined;
-  const config: HarnessConfig = { tunnelPath: '/tunnel', peers: [], missing: [], forbiddenTarget: '' };
+  const config: HarnessConfig = {
+    tunnelPath: '/tunnel', peers: [], missing: [], forbiddenTarget: '',
+    skipInterop: process.env.MBEDTLS_WASM_SKIP_INTEROP === '1',
+  };
 
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://harness.invalid').pathname;
