@@ -25,10 +25,22 @@ function print(title: string, rows: Row[]): void {
 
 const engineRows = await runEngineBench(quick);
 print('In-process (engine): ours = TlsEngine pair, raw = same records through mbedTLS inside wasm, node = node:tls over an in-memory duplex pair', engineRows);
-const overhead = engineRows.filter((r) => r.raw).map((r) => `${r.label.split(' (')[0]}: ${((1 - r.ours / r.raw!) * 100).toFixed(1)}%`);
+const verdict = (ok: boolean) => (ok ? 'meets target' : 'MISSES target');
+const overhead = engineRows.filter((r) => r.raw).map((r) => {
+  const pct = (1 - r.ours / r.raw!) * 100;
+  return `${r.label.split(' (')[0]}: ${pct.toFixed(1)}% (${verdict(pct <= 15)})`;
+});
 console.log(`\nengine overhead over raw mbedTLS (target <= 15%):\n  ${overhead.join('\n  ')}`);
+const idle = engineRows.find((r) => r.label.includes('wasm heap + JS heap'));
+if (idle) console.log(`memory per idle established connection: ${(idle.ours / 1024).toFixed(1)} KiB (target <= 40 KB: ${verdict(idle.ours <= 40000)})`);
 
 const { runLoopbackBench } = await import('./loopback.js');
 const loopRows = await runLoopbackBench(quick);
 print('Loopback (separate processes): ours = our client → our server, node = node:tls → node:tls', loopRows);
-console.log('\ntargets: handshakes >= 0.40x, bulk >= 0.50x, stall CPU <= 50 ms, memory per connection <= node:tls');
+const ratio = (label: string) => { const r = loopRows.find((x) => x.label.includes(label)); return r && r.node ? r.ours / r.node : NaN; };
+const stall = loopRows.find((x) => x.label.includes('stall'));
+console.log('\nloopback targets:');
+console.log(`  handshakes >= 0.40x node:tls: TLSv1.3 ${ratio('TLSv1.3').toFixed(2)}x, TLSv1.2 ${ratio('TLSv1.2').toFixed(2)}x (${verdict(ratio('TLSv1.3') >= 0.4 && ratio('TLSv1.2') >= 0.4)})`);
+console.log(`  bulk >= 0.50x node:tls: ${ratio('bulk').toFixed(2)}x (${verdict(ratio('bulk') >= 0.5)})`);
+console.log(`  stall CPU <= 50 ms: ${stall ? stall.ours.toFixed(1) : '-'} ms (${verdict(!!stall && stall.ours <= 50)})`);
+console.log(`  memory per connection <= node:tls: ${ratio('memory').toFixed(2)}x (${verdict(ratio('memory') <= 1)})`);

@@ -106,6 +106,9 @@ async function child(kind: string, base: string): Promise<unknown> {
       { source: 'URL → 404', error: await rejected(ready(new URL(missing))) },
       { source: 'fetch() promise → 404', error: await rejected(ready(fetch(missing))) },
       { source: 'Response with status 500', error: await rejected(ready(new Response('oops', { status: 500 }))) },
+      { source: 'unreachable URL', error: await rejected(ready(new URL(`${base.replace(/:\d+$/, ':1')}/x.wasm`))) },
+      { source: 'bad URL string', error: await rejected(ready('http://[bad')) },
+      { source: 'bytes that are not wasm', error: await rejected(ready(new Uint8Array([0, 1, 2]))) },
     ];
     const afterFailures = { isReady: isReady(), wasmLibrary: thrown(() => wasmLibrary()) };
     const loaded = await load(() => new URL(url), url);
@@ -198,10 +201,14 @@ if (process.env.WASM_LOADER_CASE) {
     assertNotReady(r.before.config, /await ready\(urlOrBytes\) first/);
     assertNotReady(r.before.selfSigned, /await ready\(urlOrBytes\) first/);
     assertNotReady(r.before.readyWithout, /ready\(\) needs the wasm module URL or bytes/);
-    assert.equal(r.failures.map((f) => f.source), ['URL → 404', 'fetch() promise → 404', 'Response with status 500']);
+    assert.equal(r.failures.map((f) => f.source), ['URL → 404', 'fetch() promise → 404', 'Response with status 500',
+      'unreachable URL', 'bad URL string', 'bytes that are not wasm']);
     assertNotReady(r.failures[0]!.error, /HTTP 404/);
     assertNotReady(r.failures[1]!.error, /HTTP 404/);
     assertNotReady(r.failures[2]!.error, /HTTP 500/);
+    assertNotReady(r.failures[3]!.error, /loading the wasm module failed: fetch failed/);
+    assertNotReady(r.failures[4]!.error, /loading the wasm module failed: .*URL/i);
+    assertNotReady(r.failures[5]!.error, /loading the wasm module failed: WebAssembly/);
     assert.equal(r.afterFailures.isReady, false);
     assertNotReady(r.afterFailures.wasmLibrary, /not loaded yet/);
     assertLoaded(r.loaded);

@@ -174,10 +174,22 @@ function start(instance: WebAssembly.Instance, holder: { lib?: WasmLib }): WasmL
 export function initSync(bytes: BufferSource): WasmLib {
   if (current) return current;
   const holder: { lib?: WasmLib } = {};
-  const module = new WebAssembly.Module(bytes);
-  const instance = new WebAssembly.Instance(module, makeImports(() => holder.lib) as unknown as WebAssembly.Imports);
+  let instance: WebAssembly.Instance;
+  try {
+    const module = new WebAssembly.Module(bytes);
+    instance = new WebAssembly.Instance(module, makeImports(() => holder.lib) as unknown as WebAssembly.Imports);
+  } catch (e) {
+    throw loadFailure(e);
+  }
   current = start(instance, holder);
   return current;
+}
+
+/** Whatever went wrong while getting or compiling the module, as one typed error. */
+function loadFailure(e: unknown): TlsError {
+  if (e instanceof TlsError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new TlsError('ERR_TLS_WASM_NOT_READY', 'local', `loading the wasm module failed: ${message}`, { cause: e });
 }
 
 async function toBytesOrInstance(source: WasmSource, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
@@ -204,6 +216,7 @@ export function ready(source?: WasmSource): Promise<WasmLib> {
   }
   const holder: { lib?: WasmLib } = {};
   pending = toBytesOrInstance(source, makeImports(() => holder.lib) as unknown as WebAssembly.Imports)
+    .catch((e: unknown) => { throw loadFailure(e); })
     .then((instance) => { current = start(instance, holder); return current; })
     .finally(() => { pending = undefined; });
   return pending;
