@@ -124,4 +124,26 @@ test('the check itself works: a bare fs import is caught, and the node condition
   assert.ok(fromDist.includes('node_modules/mbedtls-wasm/dist/node.js imports node:fs'), fromDist.join('\n'));
 });
 
+test('the built Node entry and CLI work from the installed layout: a TLS handshake through dist/node.js, cli.js --version', async () => {
+  // An app in the temp dir imports the package by name (Node's resolution, "node" condition).
+  writeFileSync(join(app, 'node-app.mjs'), `
+    import { createServer, connect, generateSelfSigned } from 'mbedtls-wasm';
+    const { key, cert } = generateSelfSigned({ commonName: 'localhost', altNames: ['localhost'] });
+    const server = createServer({ key, cert }, (s) => s.end('hello from dist'));
+    server.listen(0, '127.0.0.1', () => {
+      const c = connect({ port: server.address().port, host: '127.0.0.1', servername: 'localhost', ca: cert }, () => {
+        let got = '';
+        c.on('data', (d) => { got += d; });
+        c.on('end', () => { console.log(JSON.stringify({ got, protocol: c.getProtocol(), authorized: c.authorized })); c.end(); server.close(); });
+      });
+    });
+  `);
+  const out = execFileSync(process.execPath, [join(app, 'node-app.mjs')], { cwd: app, encoding: 'utf8', timeout: 60000 });
+  assert.equal(JSON.parse(out.trim().split('\n').pop()!), { got: 'hello from dist', protocol: 'TLSv1.3', authorized: true });
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+  const cli = execFileSync(process.execPath, [join(pkg, 'dist', 'cli.js'), '--version'], { cwd: app, encoding: 'utf8', timeout: 60000 });
+  assert.match(cli.trim(), new RegExp(`^(mbedtls-wasm )?${version.replace(/\./g, '\\.')}$`));
+  assert.match(readFileSync(join(pkg, 'dist', 'cli.js'), 'utf8'), /^#!\/usr\/bin\/env node/, 'the bin has a shebang');
+});
+
 test.run();
