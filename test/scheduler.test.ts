@@ -2,8 +2,10 @@
 // WANT_READ / WANT_WRITE happens where the test puts it. Assertions are on counters and bytes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bytes, equal } from './helpers/pair.js';
-import { pumpPair, settle, text, until, type Side } from './helpers/pumps.js';
+import { Counters, type CounterValues } from '../src/scheduler/counters.js';
+import { INBOUND_CAP } from '../src/scheduler/pump.js';
+import { bytes, equal, records } from './helpers/pair.js';
+import { pumpPair, settle, text, until, type PumpPair, type Side } from './helpers/pumps.js';
 
 const v = (s: Side) => s.pump.counters.snapshot();
 
@@ -169,9 +171,16 @@ test('reading paused: inbound stops, resumes on resumeReading, nothing lost', as
   const data = bytes(300000, 13);
   p.client.pump.write(data);
   await until(() => p.server.chunks.length === 1, 'first chunk');
+  // The pause is the transport's, not only the pump's: no more bytes cross it or reach the
+  // engine, so the sender's data waits where it came from (the client's queue and transport).
+  const delivered = p.server.fault.stats.bytesDelivered;
+  const inbound = p.server.engine.inboundLength;
   await settle(200);
   assert.is(p.server.chunks.length, 1, 'delivery paused');
   assert.is(p.server.pump.waiting().read, 'paused');
+  assert.is(p.server.fault.stats.bytesDelivered, delivered, 'no bytes delivered while paused');
+  assert.is(p.server.engine.inboundLength, inbound, 'nothing fed to the engine while paused');
+  assert.ok(delivered < data.length, 'most of the data is still with the sender');
   p.server.accept = true;
   p.server.pump.resumeReading();
   await until(() => p.server.received().length === data.length, 'the rest arrives');
@@ -179,21 +188,29 @@ test('reading paused: inbound stops, resumes on resumeReading, nothing lost', as
   p.dispose();
 });
 
-test('no spin: 1-byte delivery both ways, >10,000 WANT_READ, ops bounded by events', async () => {
+test('no spin: 1-byte delivery both ways, each connection alone >10,000 consecutive WANT_READ, ops bounded by its events', async () => {
   const p = pumpPair({ server: { script: { inboundChunk: 1 } }, client: { script: { inboundChunk: 1 } } });
-  const up = bytes(12000, 21), down = bytes(9000, 22);
+  await until(() => p.server.secure && p.client.secure, 'handshake', 1_000_000);
+  await settle();
+  const s0 = v(p.server), c0 = v(p.client);
+  // Each direction is one record (< 16 KiB) arriving one byte per event: every read before its
+  // last byte is a WANT_READ, with no successful read in between (one chunk delivered).
+  const up = bytes(12000, 21), down = bytes(12000, 22);
   p.client.pump.write(up);
   p.server.pump.write(down);
   await until(() => p.server.received().length === up.length && p.client.received().length === down.length, 'all data', 1_000_000);
   assert.ok(equal(p.server.received(), up));
   assert.ok(equal(p.client.received(), down));
-  const s = v(p.server), c = v(p.client);
-  assert.ok(s.wantRead + c.wantRead >= 10000, `consecutive WANT_READs: ${s.wantRead + c.wantRead}`);
-  // One engine operation per readiness event, plus a constant (start-up, handshake completion).
-  assert.ok(s.ops <= s.events + 10, `server ops ${s.ops} vs events ${s.events}`);
-  assert.ok(c.ops <= c.events + 10, `client ops ${c.ops} vs events ${c.events}`);
-  assert.ok(s.ops <= s.readiness + 10 && c.ops <= c.readiness + 10, 'ops bounded by readiness advances');
-  assert.ok(s.retries <= s.events && c.retries <= c.events);
+  for (const [name, side, base] of [['server', p.server, s0], ['client', p.client, c0]] as const) {
+    const now = v(side);
+    const d = (k: keyof CounterValues) => now[k] - base[k];
+    assert.is(side.chunks.length, 1, `${name}: the record was read once, after ${d('wantRead')} WANT_READs`);
+    assert.ok(d('wantRead') >= 10000, `${name} consecutive WANT_READs: ${d('wantRead')}`);
+    // One engine operation per readiness event, plus a constant (the write, the last read).
+    assert.ok(d('ops') <= d('events') + 5, `${name} ops ${d('ops')} vs events ${d('events')}`);
+    assert.ok(d('ops') <= d('readiness') + 5, `${name} ops ${d('ops')} vs readiness ${d('readiness')}`);
+    assert.ok(d('retries') <= d('events'), `${name} retries ${d('retries')} vs events ${d('events')}`);
+  }
   p.dispose();
 });
 
@@ -268,7 +285,7 @@ test('handshake timeout: the one timer fires once and fails the connection', asy
   p.dispose();
 });
 
-test('destroy releases the engine; counters of a server add up', async () => {
+test('destroy releases the engine', async () => {
   const p = pumpPair();
   await until(() => p.server.secure && p.client.secure, 'handshake');
   p.client.pump.destroy();
@@ -276,5 +293,159 @@ test('destroy releases the engine; counters of a server add up', async () => {
   assert.ok(p.client.engine.disposed && p.server.engine.disposed);
   p.dispose();
 });
+
+test('counters of a server add up: the parent is the sum of its connections, queuedBytes rises and returns to 0', async () => {
+  const parent = new Counters();
+  const pairs = [0, 1, 2].map(() => pumpPair({ server: { pump: { parentCounters: parent } } }));
+  const sums = () => {
+    const out = {} as Record<keyof CounterValues, number>;
+    for (const k of Object.keys(parent.values) as Array<keyof CounterValues>) out[k] = pairs.reduce((n, p) => n + v(p.server)[k], 0);
+    return out;
+  };
+  await until(() => pairs.every((p) => p.server.secure && p.client.secure), 'handshakes');
+  await settle();
+  assert.equal(parent.snapshot(), sums(), 'after the handshakes');
+  assert.ok(parent.values.ops > 0 && parent.values.bytesIn > 0 && parent.values.bytesOut > 0);
+
+  const sizes = [50000, 60000, 70000];
+  pairs.forEach((p, i) => { p.server.fault.holdOutbound(1); p.server.pump.write(bytes(sizes[i]!, 50 + i)); });
+  assert.is(parent.values.queuedBytes, 180000, 'every queued byte counts');
+  await settle();
+  // One record each went to the held transports; the rest waits in the queues.
+  assert.equal(parent.snapshot(), sums(), 'while stalled');
+  assert.ok(parent.values.queuedBytes > 0 && parent.values.queuedBytes < 180000, `queued ${parent.values.queuedBytes}`);
+
+  for (const p of pairs) p.server.fault.releaseOutbound();
+  await until(() => pairs.every((p, i) => p.client.received().length === sizes[i]), 'all data');
+  await settle();
+  assert.is(parent.values.queuedBytes, 0, 'back to 0');
+  assert.equal(parent.snapshot(), sums(), 'after the data');
+  assert.is(parent.values.plainOut, 180000);
+
+  // A connection destroyed with data queued takes its share with it.
+  pairs[0]!.server.fault.holdOutbound(1);
+  pairs[0]!.server.pump.write(bytes(40000, 9));
+  await settle();
+  assert.ok(parent.values.queuedBytes > 0);
+  pairs[0]!.server.pump.destroy();
+  assert.is(parent.values.queuedBytes, 0, 'the destroyed connection\'s queue is gone');
+  assert.equal(parent.snapshot(), sums(), 'after a destroy');
+  for (const p of pairs) p.dispose();
+});
+
+// ---- inbound stays bounded ---------------------------------------------------------------------
+
+/** Waits for `cond`, sampling the largest inbound queue either engine of `p` held meanwhile. */
+async function peakInbound(p: PumpPair, cond: () => boolean, what: string, rounds = 1_000_000): Promise<number> {
+  let peak = 0;
+  const sample = () => Math.max(p.server.engine.disposed ? 0 : p.server.engine.inboundLength, p.client.engine.disposed ? 0 : p.client.engine.inboundLength);
+  await until(() => { peak = Math.max(peak, sample()); return cond(); }, what, rounds);
+  return peak;
+}
+
+test('a peer that keeps sending while our write waits for drain: inbound stays bounded, reading goes on', async () => {
+  // The server's response is stuck half-written (a tiny engine limit, a held transport) and the
+  // client floods: the server must neither buffer the flood in the engine unread nor stop
+  // reading it (see the next test for why stopping is no answer).
+  const p = pumpPair({ server: { engine: { outboundLimit: 1024 } } });
+  await until(() => p.server.secure && p.client.secure, 'handshake');
+  await settle();
+  p.server.fault.holdOutbound(1);
+  const response = bytes(200000, 41);
+  p.server.pump.write(response);
+  await settle();
+  assert.ok(p.server.engine.hasPendingWrite, 'a record is part-way through');
+  assert.is(p.server.pump.waiting().write, 'drain');
+  const flood = bytes(4 * 1024 * 1024, 42);
+  p.client.pump.write(flood);
+  const held = p.server.fault.heldOutbound;
+  const peak = await peakInbound(p, () => p.server.received().length === flood.length, 'the flood is read');
+  assert.ok(peak < 256 * 1024, `server inbound peaked at ${peak} bytes`);
+  assert.ok(equal(p.server.received(), flood), 'byte-exact');
+  // Reading finished the half-written record into the full transport, and nothing more.
+  assert.ok(p.server.fault.heldOutbound - held <= 16384 + 1024 + 256, `over-committed ${p.server.fault.heldOutbound - held} bytes`);
+  assert.is(p.server.pump.waiting().write, 'drain', 'the rest of the response waits for the drain');
+  p.server.fault.releaseOutbound();
+  await until(() => p.client.received().length === response.length, 'the response arrives', 1_000_000);
+  assert.ok(equal(p.client.received(), response), 'byte-exact, nothing sent twice');
+  assert.equal([...p.server.errors, ...p.client.errors].map(String), []);
+  p.dispose();
+});
+
+test('both peers send in bulk with tiny engine limits: no deadlock, inbound bounded on both', async () => {
+  // Each side's write waits for the other to read. A pump that stopped reading while its own
+  // record waits for drain would deadlock here; one that buffered instead would hold megabytes.
+  const p = pumpPair({ server: { engine: { outboundLimit: 700 } }, client: { engine: { outboundLimit: 700 } } });
+  await until(() => p.server.secure && p.client.secure, 'handshake');
+  const up = bytes(3_000_000, 43), down = bytes(3_000_000, 44);
+  p.client.pump.write(up);
+  p.server.pump.write(down);
+  const peak = await peakInbound(p, () => p.server.received().length === up.length && p.client.received().length === down.length, 'both directions complete', 2_000_000);
+  assert.ok(peak < 256 * 1024, `inbound peaked at ${peak} bytes`);
+  assert.ok(equal(p.server.received(), up) && equal(p.client.received(), down), 'byte-exact');
+  assert.ok(v(p.server).wantWrite > 0 && v(p.client).wantWrite > 0, 'both sides hit their engine limit');
+  assert.equal([...p.server.errors, ...p.client.errors].map(String), []);
+  p.dispose();
+});
+
+test('a flood while the SNI callback runs: the transport pauses at the cap, resumes when it settles', async () => {
+  let resolve!: (cfg: null) => void;
+  const p = pumpPair({ server: { pump: { sniResolver: () => new Promise((r) => { resolve = r; }) } } });
+  await until(() => resolve !== undefined, 'the resolver is called with the ClientHello');
+  // Not TLS: 4 MiB of 0xff, written past the transport's backpressure.
+  const junk = new Uint8Array(64 * 1024).fill(0xff);
+  for (let i = 0; i < 64; i++) p.client.fault.write(junk);
+  await settle(2000);
+  assert.ok(p.server.engine.inboundLength <= INBOUND_CAP, `inbound ${p.server.engine.inboundLength}`);
+  assert.ok(p.server.fault.stats.bytesDelivered < 512 * 1024, `delivered ${p.server.fault.stats.bytesDelivered}`);
+  assert.is(p.server.errors.length, 0, 'nothing has looked at the junk yet');
+  resolve(null);
+  // The handshake goes on, reads what waited, and rejects it: the inbound flow came back.
+  await until(() => p.server.errors.length > 0, 'the junk is read');
+  assert.is((p.server.errors[0] as { code?: string }).code, 'ERR_TLS_INVALID_RECORD');
+  p.dispose();
+});
+
+test('bytes after the peer\'s close_notify are discarded, not buffered', async () => {
+  const p = pumpPair();
+  await until(() => p.server.secure && p.client.secure, 'handshake');
+  await settle();
+  // Hold the server's close_notify so that raw bytes can be queued behind it, then let both go.
+  p.server.fault.holdOutbound(1 << 30);
+  p.server.pump.end();
+  await settle();
+  p.server.fault.write(new Uint8Array(50000).fill(0x17));
+  p.server.fault.releaseOutbound();
+  await until(() => p.client.peerEnded, 'the client sees close_notify');
+  await settle(100);
+  assert.ok(p.client.engine.peerClosed);
+  assert.is(p.client.engine.inboundLength, 0, 'nothing left in the engine');
+  assert.is(p.client.errors.length, 0, 'ignored, not an error');
+  p.dispose();
+});
+
+// ---- write coalescing ----------------------------------------------------------------------------
+
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`writes in one tick coalesce (${version}): two writes go out as one application-data record`, async () => {
+    const p = pumpPair({ server: { config: { maxVersion: version } } });
+    await until(() => p.server.secure && p.client.secure, 'handshake');
+    await settle();
+    const from = p.server.wire().length;
+    p.server.pump.write(text('hello, '));
+    p.server.pump.write(text('world'));
+    await until(() => p.client.text() === 'hello, world', 'data');
+    const sent = p.server.wire().subarray(from);
+    const recs = records(sent);
+    assert.equal(recs.map((r) => r.type), [23], 'exactly one application-data record');
+    assert.is(recs[0]!.length, sent.length, 'and nothing else');
+    assert.is(p.client.chunks.length, 1, 'read in one piece');
+    // A write in a later tick is a record of its own.
+    p.server.pump.write(text('!'));
+    await until(() => p.client.text() === 'hello, world!', 'more data');
+    assert.equal(records(p.server.wire().subarray(from)).map((r) => r.type), [23, 23]);
+    p.dispose();
+  });
+}
 
 test.run();

@@ -6,10 +6,13 @@ import tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ours from '../src/node/index.js';
+import { FaultTransport } from '../src/transport/fault.js';
 import { memoryPair } from '../src/transport/memory.js';
-import { bytes, equal } from './helpers/pair.js';
+import { lib } from '../src/wasm/module.js';
+import { bytes, concat, equal, heapBaseline, records } from './helpers/pair.js';
+import { WireTap } from './helpers/pumps.js';
 import { pem } from './helpers/fixtures.js';
-import { socketSuite, type SuiteImpl, type SuiteSocket } from './socket-suite.js';
+import { socketSuite, within, type SuiteImpl, type SuiteSocket } from './socket-suite.js';
 
 type Opts = Record<string, unknown>;
 
@@ -17,16 +20,37 @@ const nodeTls: SuiteImpl = {
   name: 'socket suite: node:tls',
   tls: true,
   connect: (o) => tls.connect(o as tls.ConnectionOptions) as unknown as SuiteSocket,
+  connectPositional: (port, host, o, cb) => tls.connect(port, host, o as tls.ConnectionOptions, cb) as unknown as SuiteSocket,
   createServer: (o, l) => tls.createServer(o as tls.TlsOptions, l as (s: tls.TLSSocket) => void),
   createSecureContext: (o) => tls.createSecureContext(o as tls.SecureContextOptions),
+  wrapServer: (raw, o) => new tls.TLSSocket(raw, { ...o, isServer: true } as tls.TLSSocketOptions) as unknown as SuiteSocket,
+  codes: {
+    resetWriter: ['ECONNRESET', 'EPIPE'],
+    // node:tls may still try its dead handle.
+    resetClient: ['none', 'EINVAL'],
+    handshakeAborted: 'ECONNRESET',
+    versionServer: 'ERR_SSL_UNSUPPORTED_PROTOCOL',
+    versionClient: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  },
 };
 
 const mbedtlsWasm: SuiteImpl = {
   name: 'socket suite: mbedtls-wasm',
   tls: true,
   connect: (o) => ours.connect(o as ours.ConnectionOptions) as unknown as SuiteSocket,
+  connectPositional: (port, host, o, cb) => ours.connect(port, host, o, cb) as unknown as SuiteSocket,
   createServer: (o, l) => ours.createServer(o as ours.ServerOptions, l as unknown as (s: ours.TLSSocket) => void),
   createSecureContext: (o) => ours.createSecureContext(o as Opts),
+  wrapServer: (raw, o) => new ours.TLSSocket(raw, { ...o, isServer: true } as ours.TLSSocketOptions) as unknown as SuiteSocket,
+  codes: {
+    resetWriter: ['ECONNRESET', 'EPIPE'],
+    resetClient: ['none'],
+    handshakeAborted: 'ERR_TLS_HANDSHAKE_EOF',
+    versionServer: 'ERR_TLS_PROTOCOL_VERSION',
+    // The server's protocol_version alert, as ours names a received alert.
+    versionClient: 'ERR_TLS_ALERT_RECEIVED',
+  },
+  heap: { count: () => lib().heap().count, baseline: heapBaseline },
 };
 
 const plain: SuiteImpl = {
@@ -34,6 +58,9 @@ const plain: SuiteImpl = {
   tls: false,
   connect: (o) => ((o.socket as net.Socket | undefined) ?? net.connect({ port: o.port as number, host: o.host as string, allowHalfOpen: o.allowHalfOpen === true })) as unknown as SuiteSocket,
   createServer: (o, l) => net.createServer({ allowHalfOpen: o.allowHalfOpen === true }, l as (s: net.Socket) => void),
+  // No TLS: the accepted socket is the connection.
+  wrapServer: (raw) => raw as unknown as SuiteSocket,
+  codes: { resetWriter: ['ECONNRESET', 'EPIPE'], resetClient: ['none'], handshakeAborted: '', versionServer: '', versionClient: '' },
 };
 
 const only = process.env.SOCKET_SUITE;
@@ -122,6 +149,126 @@ own('outboundLimit over TCP: large echo stays byte-exact', async () => {
   c.end(data);
   assert.ok(equal(await got, data));
   assert.ok(c.pump.counters.values.wantWrite > 0);
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+own('write() returns false at the high-water mark; drain fires after the transport is released, byte-exact', async () => {
+  const HWM = 32 * 1024, CHUNK = 4096;
+  const [a, b] = memoryPair();
+  const held = new FaultTransport(b);
+  const server = new ours.TLSSocket(null, { isServer: true, ...pem.ecdsa(), transport: held, highWaterMark: HWM });
+  const client = new ours.TLSSocket(null, { ...clientOpts, transport: a });
+  const closed = Promise.all([once(client, 'close'), once(server, 'close')]);
+  const got = collect(client);
+  await Promise.all([once(server, 'secure'), once(client, 'secureConnect')]);
+  held.holdOutbound(1);
+  let drained = false;
+  server.on('drain', () => { drained = true; });
+  // Synchronous writes: nothing is encrypted before the first false, so the marks are exact.
+  const sent: Buffer[] = [];
+  let ok = true;
+  while (ok && sent.length < 1000) {
+    const chunk = Buffer.from(bytes(CHUNK, sent.length + 1));
+    sent.push(chunk);
+    ok = server.write(chunk);
+  }
+  assert.not.ok(ok, 'write() said stop');
+  // The pump's queue filled to its mark (its last chunk's callback waits), then the socket's
+  // own buffer to the same mark: the first false is exactly at the second.
+  assert.is(server.pump.queuedBytes, HWM, 'the pump queue is at its high-water mark');
+  assert.is(server.writableLength, server.writableHighWaterMark, 'the socket buffer is at its high-water mark');
+  assert.is(server.writableHighWaterMark, HWM);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.not.ok(drained, 'no drain while the transport holds everything');
+  assert.ok(held.heldOutbound > 0 && held.heldOutbound < 2 * 16384 + 1024, `held ${held.heldOutbound}: one record, then it stopped`);
+  // 'drain' may come from inside the release (the pump runs in the transport's drain event).
+  const drain = once(server, 'drain');
+  held.releaseOutbound();
+  await within(drain, 'drain');
+  server.end();
+  assert.ok(equal(await within(got, 'data'), concat(sent)), 'byte-exact');
+  client.end();
+  await within(closed, 'close');
+});
+
+own('writes in one tick coalesce: two TLSSocket writes go out as one application-data record', async () => {
+  const [a, b] = memoryPair();
+  const wire = new WireTap(b);
+  const server = new ours.TLSSocket(null, { isServer: true, ...pem.ecdsa(), transport: wire });
+  const client = new ours.TLSSocket(null, { ...clientOpts, transport: a });
+  const closed = Promise.all([once(client, 'close'), once(server, 'close')]);
+  const got = collect(client);
+  await Promise.all([once(server, 'secure'), once(client, 'secureConnect')]);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  const from = wire.sent.length;
+  server.write('hello, ');
+  server.write('world');
+  await within(once(client, 'data'), 'data');
+  const recs = records(concat(wire.sent.slice(from)));
+  assert.equal(recs.map((r) => r.type), [23], 'exactly one application-data record');
+  server.end();
+  assert.is((await within(got, 'end')).toString(), 'hello, world');
+  client.end();
+  await within(closed, 'close');
+});
+
+own('handshakeTimeout: 120000 ms by default for server connections (as node), as given otherwise; none for clients', async () => {
+  const servers = [ours.createServer({ ...pem.ecdsa() }), ours.createServer({ ...pem.ecdsa(), handshakeTimeout: 5000 })];
+  const timeouts: number[] = [];
+  for (const server of servers) {
+    const port = await listen(server);
+    const accepted = once(server, 'connection');
+    const c = ours.connect({ ...clientOpts, port });
+    c.on('error', () => {});
+    await within(accepted, 'accepted');
+    const [side] = [...server.sockets];
+    timeouts.push(side!.pump.handshakeTimeout);
+    assert.is(c.pump.handshakeTimeout, 0, 'clients have no handshake timeout');
+    c.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+  assert.equal(timeouts, [120000, 5000]);
+});
+
+own('keylog: no engine key logging without a listener; enableKeylog and a server listener turn it on', async () => {
+  /** Engine event types the socket's pump collects (the engine only makes keylog events when logging). */
+  const spy = (s: ours.TLSSocket) => {
+    const types: string[] = [];
+    const take = s.engine.takeEvents.bind(s.engine);
+    s.engine.takeEvents = () => { const ev = take(); types.push(...ev.map((e) => e.type)); return ev; };
+    return types;
+  };
+  const server = ours.createServer({ ...pem.ecdsa() }, (s) => { s.resume(); s.end('x'); });
+  const serverTypes: string[][] = [];
+  // Registered after the server's own listener: the connection's socket exists, its handshake not yet.
+  server.on('connection', () => { serverTypes.push(spy([...server.sockets].at(-1)!)); });
+  const port = await listen(server);
+  const run = async (opts: object, listen = true) => {
+    const c = ours.connect({ ...clientOpts, port, ...opts });
+    const types = spy(c);
+    const lines: string[] = [];
+    if (listen) c.on('keylog', (l: Buffer) => lines.push(l.toString()));
+    await within(collect(c), 'data');
+    await within(once(c, 'close'), 'close');
+    return { types, lines };
+  };
+  const quiet = await run({}, false);
+  assert.ok(quiet.types.includes('session'), 'the spy sees engine events');
+  assert.not.ok(quiet.types.includes('keylog'), 'client: no keys left the engine');
+  assert.not.ok(serverTypes[0]!.includes('keylog'), 'server: no keys left the engine');
+  assert.equal(quiet.lines, []);
+
+  const serverLines: string[] = [];
+  server.on('keylog', (l: Buffer) => serverLines.push(l.toString()));
+  const logged = await run({ enableKeylog: true });
+  assert.ok(logged.types.includes('keylog') && logged.lines.length >= 4, `client lines: ${logged.lines.length}`);
+  assert.ok(serverTypes[1]!.includes('keylog'));
+  assert.equal([...serverLines].sort(), [...logged.lines].sort());
+  // A listener added after connect() (as node:tls allows) turns it on too, before any secret exists.
+  serverLines.length = 0;
+  const late = await run({});
+  assert.ok(late.types.includes('keylog') && late.lines.length >= 4, `late listener lines: ${late.lines.length}`);
+  assert.equal([...serverLines].sort(), [...late.lines].sort());
   await new Promise<void>((r) => server.close(() => r()));
 });
 

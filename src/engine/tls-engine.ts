@@ -113,7 +113,7 @@ export class TlsEngine implements Disposable {
   /** Plaintext of a record mbedtls_ssl_write is part-way through (same bytes, same length). */
   private pending: Uint8Array | null = null;
   private events: EngineEvent[] = [];
-  private readonly keylog: boolean;
+  private keylog: boolean;
   private _peerClosed = false;
   private _localClosed = false;
   private _authorized = false;
@@ -404,6 +404,17 @@ export class TlsEngine implements Disposable {
 
   get localClosed(): boolean {
     return this._localClosed;
+  }
+
+  /**
+   * Starts collecting NSS key log lines from now on (as node:tls does when a 'keylog' listener
+   * is added late): secrets of the handshake steps already run are not available any more.
+   */
+  enableKeylog(): void {
+    const conn = this.ptr;
+    if (this.keylog) return;
+    this.keylog = true;
+    this.lib.x.tlsw_conn_set_keylog(conn, 1);
   }
 
   /** Session ticket / keylog events since the last call. */

@@ -4,13 +4,15 @@
  * `ca` trust node's bundled root certificates, as node:tls does.
  */
 import { rootCertificates } from 'node:tls';
-import { TlsConfig, type SecureOptions } from '../engine/config.js';
+import { TlsConfig, type PemInput, type SecureOptions } from '../engine/config.js';
+import { parseCertificateInfo, pemToDerList, type CertificateInfo } from '../engine/x509.js';
 import './wasm-source.js';
 
 export class SecureContext implements Disposable {
   private client: TlsConfig | null = null;
   private server: TlsConfig | null = null;
   private disposed = false;
+  private anchors: { client?: CertificateInfo[]; server?: CertificateInfo[] } = {};
 
   constructor(readonly options: SecureOptions) {
     // Validate eagerly, as node does: a bad option throws here, not at the first connection.
@@ -28,6 +30,28 @@ export class SecureContext implements Disposable {
       this.client = TlsConfig.client(opts);
     }
     return this.client;
+  }
+
+  /**
+   * The CA certificates this context trusts in a role, parsed (for getPeerCertificate(true),
+   * which names the trusted root a peer did not send). Clients without `ca` trust node's
+   * bundled roots. Entries that do not parse are left out: mbedTLS has accepted them, and a
+   * missing issuer only shortens the reported chain. Reads options only, so it keeps working
+   * after dispose() for sockets that outlive their context.
+   */
+  trustAnchors(isServer: boolean): readonly CertificateInfo[] {
+    const role = isServer ? 'server' : 'client';
+    const cached = this.anchors[role];
+    if (cached) return cached;
+    const ca = this.options.ca ?? (isServer ? [] : rootCertificates);
+    const out: CertificateInfo[] = [];
+    for (const entry of (Array.isArray(ca) ? ca : [ca]) as PemInput[]) {
+      try {
+        for (const der of pemToDerList(entry)) out.push(parseCertificateInfo(der));
+      } catch { /* see above */ }
+    }
+    this.anchors[role] = out;
+    return out;
   }
 
   dispose(): void {

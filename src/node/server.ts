@@ -57,6 +57,8 @@ export class Server extends net.Server {
   accept(raw: net.Socket): TLSSocket | undefined {
     if (this.shuttingDown) { raw.destroy(); return undefined; }
     const o = this.tlsOptions;
+    // As node:tls: only connections accepted while someone listens for 'keylog' log keys.
+    const keylog = this.listenerCount('keylog') > 0;
     const opts: TLSSocketOptions = {
       isServer: true,
       secureContext: this.context,
@@ -66,6 +68,7 @@ export class Server extends net.Server {
       highWaterMark: o.highWaterMark,
       outboundLimit: o.outboundLimit,
       parentCounters: this.counters,
+      enableKeylog: keylog,
     };
     let socket: TLSSocket;
     try {
@@ -77,7 +80,7 @@ export class Server extends net.Server {
     }
     this.stats.connectionsTotal++;
     this.sockets.add(socket);
-    if (this.listenerCount('keylog') > 0) {
+    if (keylog) {
       socket.on('keylog', (line: Buffer) => this.emit('keylog', line, socket));
     }
     socket.once('secure', () => {

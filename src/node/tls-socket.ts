@@ -5,11 +5,13 @@
  * Ownership: the socket owns its pump, the pump its engine; the engine is freed exactly once
  * when the underlying transport closes (destroy() leads there too).
  */
+import { createHash } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { TlsConfig, type SecureOptions } from '../engine/config.js';
 import { TlsEngine, type EngineEvent } from '../engine/tls-engine.js';
-import type { PeerCertificate } from '../engine/x509.js';
+import { bytesEqual } from '../engine/der.js';
+import { parseCertificateInfo, toPeerCertificate, type CertificateInfo, type PeerCertificate } from '../engine/x509.js';
 import { TlsError } from '../errors/tls-error.js';
 import type { Counters } from '../scheduler/counters.js';
 import { Pump, type PumpHost } from '../scheduler/pump.js';
@@ -31,7 +33,12 @@ export interface TLSSocketOptions extends SecureOptions {
   handshakeTimeout?: number;
   allowHalfOpen?: boolean;
   highWaterMark?: number;
-  /** Collect keylog lines ('keylog' events); set automatically when a listener is added. */
+  /**
+   * Emit 'keylog' events (NSS key log lines: the session's secrets). Off by default, so that
+   * secrets never leave the wasm heap for nobody; a Server sets it for its connections when it
+   * has 'keylog' listeners. It must be chosen when the socket is created: the engine cannot
+   * start logging part-way through.
+   */
   enableKeylog?: boolean;
   /** Advanced: a Transport instead of a Duplex (memory pairs, fault transports, WebSockets). */
   transport?: Transport;
@@ -62,7 +69,8 @@ export class TLSSocket extends Duplex {
   private secureEstablished = false;
   private pendingWriteCb: ((err?: Error | null) => void) | null = null;
   private ownsContext: SecureContext | null = null;
-  private keylogRequested: boolean;
+  private readonly context: SecureContext;
+  private keylogEnabled: boolean;
   private _timeoutMs = 0;
   private _timeoutTimer: ReturnType<typeof setTimeout> | undefined;
   private peerEndPushed = false;
@@ -77,18 +85,27 @@ export class TLSSocket extends Duplex {
       context = createSecureContext(options, this.isServerSide);
       this.ownsContext = context;
     }
+    this.context = context;
     const config = context.config(this.isServerSide);
     const transport = options.transport ?? (socket ? new StreamTransport(socket) : undefined);
     if (!transport) throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "socket": a Duplex or a transport is required', { option: 'socket' });
     this.rawSocket = socket ?? undefined;
-    this.keylogRequested = options.enableKeylog === true;
+    this.keylogEnabled = options.enableKeylog === true;
     const host = options.host;
     this.engine = new TlsEngine(config, {
       servername: this.isServerSide ? undefined : options.servername ?? (host && !isIpLike(host) ? host : undefined),
       host: this.isServerSide ? undefined : options.servername ?? host ?? 'localhost',
-      session: options.session,
-      keylog: true,
+      // node:tls ignores a null / false session (code that passes `session: cache.get(host)`)
+      session: options.session ? options.session : undefined,
+      keylog: this.keylogEnabled,
       outboundLimit: options.outboundLimit,
+    });
+    // A 'keylog' listener added after construction (node:tls allows it) turns key export on
+    // from then on; without any listener no secret ever leaves the wasm.
+    this.on('newListener', (event: string | symbol) => {
+      if (event !== 'keylog' || this.keylogEnabled || this.engine.disposed) return;
+      this.keylogEnabled = true;
+      this.engine.enableKeylog();
     });
     const sni = options.SNICallback;
     this.pump = new Pump(this.engine, transport, this.host(), {
@@ -104,7 +121,6 @@ export class TLSSocket extends Duplex {
         });
       }) : undefined,
     });
-    this.on('newListener', (event: string) => { if (event === 'keylog') this.keylogRequested = true; });
   }
 
   // ---- pump host ---------------------------------------------------------------------------
@@ -113,7 +129,13 @@ export class TLSSocket extends Duplex {
     return {
       onSecure: () => this.onSecure(),
       onPlaintext: (data) => { this.touch(); return this.push(toBuffer(data)); },
-      onPeerEnd: () => { this.peerEndPushed = true; this.push(null); },
+      onPeerEnd: () => {
+        this.peerEndPushed = true;
+        this.push(null);
+        // As net.Socket at EOF: with nothing left unread, 'end' (and then 'close') follows even
+        // when the application never reads; without it a socket nobody reads never closes.
+        this.read(0);
+      },
       onEngineEvent: (ev) => this.onEngineEvent(ev),
       onQueueBelowHighWater: () => {
         const cb = this.pendingWriteCb;
@@ -151,7 +173,7 @@ export class TLSSocket extends Duplex {
 
   private onEngineEvent(ev: EngineEvent): void {
     if (ev.type === 'session') this.emit('session', toBuffer(ev.session));
-    else if (ev.type === 'keylog' && this.keylogRequested) this.emit('keylog', Buffer.from(ev.line + '\n'));
+    else if (ev.type === 'keylog' && this.keylogEnabled) this.emit('keylog', Buffer.from(ev.line + '\n'));
   }
 
   // ---- Duplex ------------------------------------------------------------------------------
@@ -184,25 +206,23 @@ export class TLSSocket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.clearIdleTimer();
+    // The pump frees the engine now; the context this socket made goes with it, so that by
+    // 'close' the socket's wasm memory is back.
     this.pump.destroy(err ?? undefined);
+    this.ownsContext?.dispose();
+    this.ownsContext = null;
     cb(err);
   }
 
   // ---- node:tls members --------------------------------------------------------------------
 
-  getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> | null {
+  getPeerCertificate(detailed = false): DetailedPeerCertificate | Record<string, never> | null {
     if (!this.secureEstablished) return null;
     if (this.engine.disposed) return {};
     const chain = this.engine.peerCertificates();
     if (chain.length === 0) return {};
-    const out = chain.map((c) => ({ ...c }));
-    if (detailed) {
-      for (let i = 0; i < out.length; i++) {
-        const next = out[i + 1];
-        (out[i] as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate = next ?? out[i];
-      }
-    }
-    return out[0]!;
+    if (!detailed) return { ...chain[0]! };
+    return withIssuers(chain, this.context.trustAnchors(this.isServerSide));
   }
 
   getCertificate(): Record<string, never> | null {
@@ -298,6 +318,44 @@ export class TLSSocket extends Duplex {
   private clearIdleTimer(): void {
     if (this._timeoutTimer) { clearTimeout(this._timeoutTimer); this._timeoutTimer = undefined; }
   }
+}
+
+/** getPeerCertificate(true): a certificate and, through issuerCertificate, its issuers. */
+export type DetailedPeerCertificate = PeerCertificate & { issuerCertificate?: DetailedPeerCertificate };
+
+const nodeHash = {
+  sha1: (d: Uint8Array) => new Uint8Array(createHash('sha1').update(d).digest()),
+  sha256: (d: Uint8Array) => new Uint8Array(createHash('sha256').update(d).digest()),
+  sha512: (d: Uint8Array) => new Uint8Array(createHash('sha512').update(d).digest()),
+};
+
+/** No real chain is longer; a bound against cross-signed loops among the CAs. */
+const MAX_CHAIN = 16;
+
+/**
+ * node's issuer chain: each certificate's issuerCertificate is its issuer, looked up by name
+ * among the certificates the peer sent, then among the trusted CAs (peers usually leave the
+ * root out, and node reports it from its trust store). A self-issued certificate is its own
+ * issuer (the cycle node makes); where no issuer is known the chain ends without one.
+ */
+function withIssuers(sent: readonly PeerCertificate[], anchors: readonly CertificateInfo[]): DetailedPeerCertificate {
+  const pool = sent.map((c) => ({ cert: { ...c } as DetailedPeerCertificate, info: parseCertificateInfo(c.raw) }));
+  const used = new Set<CertificateInfo>();
+  let cur = pool[0]!;
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    used.add(cur.info);
+    if (cur.info.selfIssued) { cur.cert.issuerCertificate = cur.cert; break; }
+    const issuedBy = (info: CertificateInfo) => !used.has(info) && bytesEqual(info.subjectDer, cur.info.issuerDer);
+    let next = pool.find((p) => issuedBy(p.info));
+    if (!next) {
+      const anchor = anchors.find(issuedBy);
+      if (!anchor) break;
+      next = { cert: toPeerCertificate(anchor, nodeHash), info: anchor };
+    }
+    cur.cert.issuerCertificate = next.cert;
+    cur = next;
+  }
+  return pool[0]!.cert;
 }
 
 function copy(chunk: Buffer): Uint8Array {

@@ -33,10 +33,20 @@
  * for inbound bytes (the handshake, or a write mbedTLS blocked on WANT_READ): pausing then would
  * recreate the stall this scheduler exists to prevent.
  *
+ * Inbound is bounded: ciphertext fed to the engine is consumed by the operation that needs it,
+ * and whatever nobody can consume yet (the handshake blocked on drain or waiting for the
+ * SNICallback) pauses the transport once INBOUND_CAP bytes wait. Bytes after the peer's
+ * close_notify are discarded, as TLS requires, instead of piling up unread.
+ *
  * Ordering: each pass runs handshake, write, read, close. Reading waits while mbedTLS is part-way
  * through one of our records (a write that returned WANT_*): only that write's retry may drive
  * mbedTLS's output, or a post-handshake message (TLS 1.3 NewSessionTicket) read meanwhile would
- * flush the record from inside mbedtls_ssl_read and break the write's same-buffer retry.
+ * flush the record from inside mbedtls_ssl_read and break the write's same-buffer retry. When
+ * that record waits for a full transport to drain while the peer's bytes wait to be read, the
+ * read finishes the record first, handing its ciphertext to the transport although it is full
+ * (at most one record beyond its backpressure per drain), rather than stop reading: a reader
+ * that stops while its own write waits deadlocks two peers that both send in bulk (each waits
+ * for the other to read), and one that buffers instead grows without limit.
  *
  * Closing: close_notify is queued after every queued write; the transport is ended (FIN) only
  * once the engine has handed all of its ciphertext to the transport, and end() callbacks run
@@ -99,6 +109,13 @@ interface QueuedChunk { data: Uint8Array; offset: number }
  */
 const RECORD = 16383;
 
+/**
+ * Inbound ciphertext the engine may hold while no operation can consume it; beyond it the
+ * transport is paused (see syncInboundFlow). Several records, so a pause never splits one an
+ * operation is waiting for, and far below anything a peer could use to exhaust memory.
+ */
+export const INBOUND_CAP = 128 * 1024;
+
 export class Pump {
   readonly counters: Counters;
   private readonly hwm: number;
@@ -138,6 +155,9 @@ export class Pump {
   private sniBytes: Uint8Array[] = [];
   private readonly sniResolver: PumpOptions['sniResolver'];
 
+  /** Milliseconds the handshake may take (0: no limit), as configured. */
+  readonly handshakeTimeout: number;
+
   constructor(readonly engine: TlsEngine, readonly transport: Transport, private readonly host: PumpHost,
     options: PumpOptions = {}) {
     this.counters = new Counters(options.parentCounters);
@@ -146,6 +166,7 @@ export class Pump {
     this.sniState = options.sniResolver && engine.isServer ? 'peek' : 'done';
     this.hwm = options.highWaterMark ?? 64 * 1024;
     const timeout = options.handshakeTimeout ?? 0;
+    this.handshakeTimeout = timeout;
     if (timeout > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -207,14 +228,22 @@ export class Pump {
 
   /**
    * The transport is paused only while nothing needs inbound bytes: the application is not
-   * reading, and neither the handshake nor a blocked write or close waits for the peer.
+   * reading, and neither the handshake nor a blocked write or close waits for the peer. An
+   * operation blocked on WANT_READ always gets its bytes (pausing then is the stall this
+   * scheduler exists to prevent); reading and a handshake in progress get them up to
+   * INBOUND_CAP queued bytes, beyond which they are busy with something else (a drain, the
+   * SNICallback) and more ciphertext would only pile up in the engine.
    */
   private syncInboundFlow(): void {
     if (this.dead) return;
     const pending = (op: Op) => op.waiting === 'inbound';
-    const need = this.reading || !this.secure ||
+    const starved = (!this.secure && (this.sniState === 'peek' || pending(this.hsOp))) ||
       ((this.queue.length > 0 || this.engine.hasPendingWrite) && pending(this.writeOp)) ||
-      (this.closeRequested && !this.closeSent && pending(this.closeOp));
+      (this.closeRequested && !this.closeSent && pending(this.closeOp)) ||
+      (this.secure && this.reading && !this.peerEndReported && !this.engine.hasPendingWrite && pending(this.readOp));
+    // While the SNICallback runs nothing can consume inbound bytes.
+    const wanted = (this.reading && this.secure) || (!this.secure && this.sniState !== 'wait');
+    const need = starved || (wanted && this.engine.inboundLength < INBOUND_CAP);
     if (need && this.transportPaused) {
       this.transportPaused = false;
       this.transport.resume();
@@ -233,6 +262,10 @@ export class Pump {
     this.queued = 0;
     this.counters.setQueued(0);
     this.transport.destroy(error);
+    // Freed now, not when the transport reports its close (later, or never for a stream that
+    // emits no 'close'): whoever destroyed the connection may count on its memory being back.
+    // Every step checks `dead` first, so nothing touches the engine after this.
+    this.engine.dispose();
   }
 
   get queuedBytes(): number {
@@ -281,6 +314,9 @@ export class Pump {
     this.counters.add('events');
     this.counters.add('bytesIn', data.length);
     if (this.failed) return; // a failed engine consumes no more input
+    // After close_notify nothing the peer sends means anything (RFC 8446 §6.1, RFC 5246
+    // §7.2.1: ignored); feeding it would only let it pile up in the engine, never read.
+    if (this.engine.peerClosed) return;
     this.engine.feed(data);
     this.inboundGen++;
     this.counters.add('readiness');
@@ -454,11 +490,12 @@ export class Pump {
   }
 
   private stepHandshake(): boolean {
-    if (!this.runnable(this.hsOp)) return false;
+    if (this.dead || !this.runnable(this.hsOp)) return false;
     this.unblock(this.hsOp);
     this.counters.add('ops');
     const step = this.engine.handshake();
     this.collectEvents();
+    if (this.dead) return false; // an event listener destroyed the connection
     if (step === 'done') {
       this.secure = true;
       this.clearTimer();
@@ -476,7 +513,7 @@ export class Pump {
   }
 
   private stepWrite(): boolean {
-    if ((this.queue.length === 0 && !this.engine.hasPendingWrite) || !this.runnable(this.writeOp)) return false;
+    if (this.dead || (this.queue.length === 0 && !this.engine.hasPendingWrite) || !this.runnable(this.writeOp)) return false;
     this.unblock(this.writeOp);
     let progress = false;
     if (this.engine.hasPendingWrite) {
@@ -544,13 +581,14 @@ export class Pump {
   }
 
   private stepRead(): boolean {
-    if (!this.reading || this.peerEndReported || !this.runnable(this.readOp)) return false;
+    if (this.dead || !this.reading || this.peerEndReported || !this.runnable(this.readOp)) return false;
     // Not while mbedTLS is part-way through a record of ours (a write that returned WANT_*):
     // a TLS 1.3 NewSessionTicket read now makes mbedtls_ssl_read flush that record itself,
     // after which the write's retry either fails (RECEIVED_NEW_SESSION_TICKET) or, if the flush
     // completed, sends the record a second time. The write op runs first in every pass, so
-    // reading resumes in the same pass the record completes; inbound bytes keep being fed.
-    if (this.engine.hasPendingWrite) return false;
+    // reading resumes in the same pass the record completes. A record waiting for a full
+    // transport to drain is finished here instead, when there is ciphertext to read.
+    if (this.engine.hasPendingWrite && !this.finishRecordToRead()) return false;
     this.unblock(this.readOp);
     let progress = false;
     for (;;) {
@@ -580,8 +618,37 @@ export class Pump {
     }
   }
 
+  /**
+   * The read waits for a record of ours that waits for the transport to drain, which may
+   * need the peer to read first, and the peer may be waiting for us to read: finish the record
+   * now, handing its ciphertext to the transport past its backpressure (write() reporting full
+   * is advice; every transport keeps what it is given). That is at most one record: the write
+   * op still waits for the drain before it encrypts anything more, and the drain generation is
+   * left alone so that it keeps waiting. Returns true when no record is pending any more.
+   */
+  private finishRecordToRead(): boolean {
+    if (!this.transportFull || this.writeOp.waiting !== 'drain' || this.engine.inboundLength === 0) return false;
+    while (this.engine.hasPendingWrite) {
+      let out: Uint8Array | null;
+      let moved = false;
+      while ((out = this.engine.takeOutbound()) !== null) {
+        moved = true;
+        this.counters.add('bytesOut', out.length);
+        this.transport.write(out);
+      }
+      if (!moved) return false; // nothing to make room with: the write keeps waiting
+      this.counters.add('ops');
+      const step = this.engine.flush();
+      // want-write: the engine's queue took the next part of the record; go on emptying it.
+      if (step !== 'done' && step !== 'want-write') { this.writeBlocked(step); return false; }
+    }
+    // The end of the record may still sit in the engine: it goes with the next flushOut, which
+    // the full transport holds back until its drain.
+    return true;
+  }
+
   private stepClose(): boolean {
-    if (!this.closeRequested || this.closeSent || this.queue.length > 0 || this.engine.hasPendingWrite || !this.runnable(this.closeOp)) return false;
+    if (this.dead || !this.closeRequested || this.closeSent || this.queue.length > 0 || this.engine.hasPendingWrite || !this.runnable(this.closeOp)) return false;
     this.unblock(this.closeOp);
     this.counters.add('ops');
     const step = this.engine.close();

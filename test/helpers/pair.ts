@@ -1,6 +1,7 @@
 // In-memory engine pairs: both ends in one process, bytes moved by hand, fully deterministic.
 import { TlsConfig, type SecureOptions } from '../../src/engine/config.js';
 import { TlsEngine, type EngineOptions, type Step } from '../../src/engine/tls-engine.js';
+import { lib } from '../../src/wasm/module.js';
 import { pem } from './fixtures.js';
 
 export interface Pair {
@@ -177,3 +178,18 @@ export function settle(p: Pair): { client: Uint8Array; server: Uint8Array } {
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/**
+ * The wasm heap's allocation count, once process-wide state exists: the scratch buffer, and
+ * one block the first ClientHello of the process allocates and keeps (a lazily initialised
+ * global inside the module, the same count ever after). Neither belongs to any connection, so
+ * once every connection and config is gone the count is back to this.
+ */
+export function heapBaseline(): number {
+  const heap = lib();
+  heap.scratch(1);
+  const warm = makePair();
+  handshake(warm);
+  warm.dispose();
+  return heap.heap().count;
+}

@@ -6,6 +6,7 @@ import { TlsEngine, type EngineOptions } from '../../src/engine/tls-engine.js';
 import { Pump, type PumpHost, type PumpOptions } from '../../src/scheduler/pump.js';
 import { FaultTransport, type FaultScript } from '../../src/transport/fault.js';
 import { memoryPair } from '../../src/transport/memory.js';
+import type { Transport, TransportHandlers } from '../../src/transport/transport.js';
 import { pem } from './fixtures.js';
 
 export interface Side {
@@ -24,6 +25,8 @@ export interface Side {
   accept: boolean;
   received(): Uint8Array;
   text(): string;
+  /** Every byte this side has put on the wire so far (below its FaultTransport: what was sent). */
+  wire(): Uint8Array;
 }
 
 export interface PumpPairOptions {
@@ -46,11 +49,25 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function makeSide(engine: TlsEngine, fault: FaultTransport, options: PumpOptions, onSecure?: (side: Side) => void): Side {
+/** Passes everything through and keeps a copy of what is written (the bytes on the wire). */
+export class WireTap implements Transport {
+  readonly sent: Uint8Array[] = [];
+  constructor(private readonly inner: Transport) {}
+  attach(handlers: TransportHandlers): void { this.inner.attach(handlers); }
+  write(data: Uint8Array): boolean { this.sent.push(data.slice()); return this.inner.write(data); }
+  end(cb?: (error?: Error) => void): void { this.inner.end(cb); }
+  destroy(error?: Error): void { this.inner.destroy(error); }
+  pause(): void { this.inner.pause(); }
+  resume(): void { this.inner.resume(); }
+  get needDrain(): boolean { return this.inner.needDrain; }
+}
+
+function makeSide(engine: TlsEngine, fault: FaultTransport, tap: WireTap, options: PumpOptions, onSecure?: (side: Side) => void): Side {
   const side = {
     fault, engine, chunks: [], secure: false, peerEnded: false, closed: false, errors: [], log: [], accept: true,
     received: () => concat(side.chunks),
     text: () => new TextDecoder().decode(concat(side.chunks)),
+    wire: () => concat(tap.sent),
   } as unknown as Side;
   const host: PumpHost = {
     onSecure: () => { side.secure = true; side.log.push('secure'); onSecure?.(side); },
@@ -69,12 +86,13 @@ export function pumpPair(options: PumpPairOptions = {}): PumpPair {
   const serverConfig = TlsConfig.server({ ...pem.ecdsa(), ...options.server?.config });
   const clientConfig = TlsConfig.client({ ca: [pem.ca()], ...options.client?.config });
   const [a, b] = memoryPair({ capacity: options.capacity });
-  const clientFault = new FaultTransport(a, options.client?.script);
-  const serverFault = new FaultTransport(b, options.server?.script);
+  const clientTap = new WireTap(a), serverTap = new WireTap(b);
+  const clientFault = new FaultTransport(clientTap, options.client?.script);
+  const serverFault = new FaultTransport(serverTap, options.server?.script);
   const serverEngine = new TlsEngine(serverConfig, options.server?.engine ?? {});
   const clientEngine = new TlsEngine(clientConfig, { servername: 'localhost', ...options.client?.engine });
-  const server = makeSide(serverEngine, serverFault, options.server?.pump ?? {}, options.server?.onSecure);
-  const client = makeSide(clientEngine, clientFault, options.client?.pump ?? {}, options.client?.onSecure);
+  const server = makeSide(serverEngine, serverFault, serverTap, options.server?.pump ?? {}, options.server?.onSecure);
+  const client = makeSide(clientEngine, clientFault, clientTap, options.client?.pump ?? {}, options.client?.onSecure);
   return {
     client, server,
     dispose() {
