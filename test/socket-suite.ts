@@ -17,6 +17,7 @@ export interface SuiteSocket extends Duplex {
   alpnProtocol?: string | false | null;
   servername?: string | false | null;
   getPeerCertificate?(detailed?: boolean): Record<string, any> | null;
+  getCertificate?(): Record<string, any> | null;
   getProtocol?(): string | null;
   getCipher?(): { name: string; standardName?: string; version: string } | undefined;
   getSession?(): Buffer | undefined;
@@ -642,6 +643,22 @@ export function socketSuite(impl: SuiteImpl): void {
       assert.is(root.issuerCertificate, root, 'a self-signed root is its own issuer');
       assert.not.ok('issuerCertificate' in c.getPeerCertificate!()!, 'not without detailed');
       await within(closed(c), 'close');
+      await run.close();
+    });
+
+    t('getCertificate(): the server shows the certificate the client received; a client without one shows {}', async () => {
+      let serverView = null as Record<string, any> | null;
+      const run = await serve({}, (s) => { serverView = s.getCertificate!(); s.resume(); s.end(); });
+      const c = dial(run);
+      c.resume();
+      await within(once(c, connectEvent), 'connect');
+      const peer = c.getPeerCertificate!()!;
+      assert.equal(c.getCertificate!(), {}, 'no client certificate');
+      await within(closed(c), 'close');
+      assert.ok(serverView, 'getCertificate() on the server socket');
+      assert.is(serverView!.fingerprint256, peer.fingerprint256);
+      assert.is(serverView!.subject.CN, 'localhost');
+      assert.is(serverView!.serialNumber, peer.serialNumber);
       await run.close();
     });
   }

@@ -45,7 +45,7 @@
 
 #define TLSW_API EMSCRIPTEN_KEEPALIVE
 
-/* Imports, provided by src/wasm/imports.ts (declared for the linker in wasm/imports.js). */
+/* Imports, provided by makeImports() in src/wasm/module.ts (declared for the linker in wasm/imports.js). */
 extern void tlsw_js_random(uint8_t *out, size_t len);
 extern double tlsw_js_now_ms(void);
 

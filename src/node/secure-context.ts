@@ -13,6 +13,7 @@ export class SecureContext implements Disposable {
   private server: TlsConfig | null = null;
   private disposed = false;
   private anchors: { client?: CertificateInfo[]; server?: CertificateInfo[] } = {};
+  private readonly own = new Map<string, Uint8Array | null>();
 
   constructor(readonly options: SecureOptions) {
     // Validate eagerly, as node does: a bad option throws here, not at the first connection.
@@ -52,6 +53,32 @@ export class SecureContext implements Disposable {
     }
     this.anchors[role] = out;
     return out;
+  }
+
+  /**
+   * DER of the local certificate a connection presents (getCertificate()): the leaf of the
+   * first `cert` chain, or of the sniCertificates entry the client's server name selects
+   * (exact name, then "*.parent"), as the shim picks them. null when there is none.
+   */
+  ownCertificate(servername?: string | null): Uint8Array | null {
+    const sni = this.options.sniCertificates;
+    const name = servername?.toLowerCase();
+    let chosen = this.options.cert;
+    if (sni && name) {
+      const wildcard = name.includes('.') ? `*${name.slice(name.indexOf('.'))}` : undefined;
+      const hit = Object.entries(sni).find(([k]) => k.toLowerCase() === name)
+        ?? (wildcard ? Object.entries(sni).find(([k]) => k.toLowerCase() === wildcard) : undefined);
+      if (hit?.[1].cert !== undefined) chosen = hit[1].cert;
+    }
+    const key = chosen === this.options.cert ? '' : name ?? '';
+    if (this.own.has(key)) return this.own.get(key)!;
+    let der: Uint8Array | null = null;
+    const first = Array.isArray(chosen) ? chosen[0] : chosen;
+    if (first !== undefined) {
+      try { der = pemToDerList(first)[0] ?? null; } catch { der = null; }
+    }
+    this.own.set(key, der);
+    return der;
   }
 
   dispose(): void {

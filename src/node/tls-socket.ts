@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { TlsConfig, type SecureOptions } from '../engine/config.js';
 import { TlsEngine, type EngineEvent } from '../engine/tls-engine.js';
 import { bytesEqual } from '../engine/der.js';
-import { parseCertificateInfo, toPeerCertificate, type CertificateInfo, type PeerCertificate } from '../engine/x509.js';
+import { parseCertificate, parseCertificateInfo, toPeerCertificate, type CertificateInfo, type PeerCertificate } from '../engine/x509.js';
 import { TlsError } from '../errors/tls-error.js';
 import type { Counters } from '../scheduler/counters.js';
 import { Pump, type PumpHost } from '../scheduler/pump.js';
@@ -70,6 +70,8 @@ export class TLSSocket extends Duplex {
   private pendingWriteCb: ((err?: Error | null) => void) | null = null;
   private ownsContext: SecureContext | null = null;
   private readonly context: SecureContext;
+  /** Server: the context an SNICallback chose for this connection. */
+  private sniContext: SecureContext | undefined;
   private keylogEnabled: boolean;
   private _timeoutMs = 0;
   private _timeoutTimer: ReturnType<typeof setTimeout> | undefined;
@@ -117,7 +119,7 @@ export class TLSSocket extends Duplex {
         if (name === undefined) { resolve(null); return; }
         sni(name, (err, ctx) => {
           if (err) reject(err);
-          else resolve(ctx ? ctx.config(true) : null);
+          else { this.sniContext = ctx ?? undefined; resolve(ctx ? ctx.config(true) : null); }
         });
       }) : undefined,
     });
@@ -225,8 +227,12 @@ export class TLSSocket extends Duplex {
     return withIssuers(chain, this.context.trustAnchors(this.isServerSide));
   }
 
-  getCertificate(): Record<string, never> | null {
-    return this.secureEstablished ? {} : null;
+  /** The local certificate as getPeerCertificate() shows certificates; {} when there is none. */
+  getCertificate(): PeerCertificate | Record<string, never> | null {
+    if (!this.secureEstablished) return null;
+    const ctx = this.sniContext ?? this.context;
+    const der = ctx.ownCertificate(this.isServerSide && !this.sniContext && this.servername ? this.servername : undefined);
+    return der ? parseCertificate(der, nodeHash) : {};
   }
 
   getProtocol(): string | null {
