@@ -52,6 +52,7 @@ for (const v of VERSIONS) {
       assert.ok(equal(first.client.session()!, got[0]!));
       assert.ok(equal(first.client.session()!, got[0]!));
       assert.is(first.server.session(), null, 'servers have no client session');
+      assert.equal(first.client.keyExchange, { name: 'X25519', size: 253 }, 'full handshake: x25519 (the default first group)');
       const cert0 = first.client.peerCertificates()[0]!;
       first.dispose();
 
@@ -61,6 +62,10 @@ for (const v of VERSIONS) {
         assert.ok(p.client.sessionReused, `client, round ${round}`);
         assert.ok(p.server.sessionReused, `server, round ${round}`);
         assert.is(p.client.protocol, v);
+        // TLS 1.2 resumption has no key exchange; TLS 1.3 resumes with psk_dhe_ke (a fresh x25519)
+        const kx = v === 'TLSv1.3' ? { name: 'X25519', size: 253 } : null;
+        assert.equal(p.client.keyExchange, kx, `client key exchange, round ${round}`);
+        assert.equal(p.server.keyExchange, kx, `server key exchange, round ${round}`);
         // the resumed connection reports the verified identity of the original one
         assert.ok(p.client.authorized);
         assert.is(p.client.authorizationError, null);

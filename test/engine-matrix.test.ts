@@ -99,7 +99,9 @@ for (const version of VERSIONS) {
             assert.equal([r.client, r.server], ['done', 'done'], String(p.client.error ?? p.server.error));
             assert.is(r.flights[1]!.from, 'server');
             assert.is(keyExchangeGroup(r.flights[1]!.bytes), GROUP_IDS[group], 'the key exchange group');
+            const kx = { X25519: { name: 'X25519', size: 253 }, 'P-256': { name: 'prime256v1', size: 256 }, 'P-384': { name: 'secp384r1', size: 384 } }[group];
             for (const e of [p.client, p.server]) {
+              assert.equal(e.keyExchange, kx, 'the engine reports the group seen on the wire');
               assert.is(e.protocol, version);
               assert.is(e.cipher?.standardName, STANDARD[suite]);
               assert.is(e.cipher?.name, suite);

@@ -18,6 +18,7 @@ export interface SuiteSocket extends Duplex {
   servername?: string | false | null;
   getPeerCertificate?(detailed?: boolean): Record<string, any> | null;
   getCertificate?(): Record<string, any> | null;
+  getEphemeralKeyInfo?(): Record<string, any> | null;
   getProtocol?(): string | null;
   getCipher?(): { name: string; standardName?: string; version: string } | undefined;
   getSession?(): Buffer | undefined;
@@ -643,6 +644,25 @@ export function socketSuite(impl: SuiteImpl): void {
       assert.is(root.issuerCertificate, root, 'a self-signed root is its own issuer');
       assert.not.ok('issuerCertificate' in c.getPeerCertificate!()!, 'not without detailed');
       await within(closed(c), 'close');
+      await run.close();
+    });
+
+    t('getEphemeralKeyInfo(): the client sees the ECDH group it forced; the server socket gives null', async () => {
+      const expected: Record<string, object> = {
+        X25519: { type: 'ECDH', name: 'X25519', size: 253 },
+        'P-256': { type: 'ECDH', name: 'prime256v1', size: 256 },
+        'P-384': { type: 'ECDH', name: 'secp384r1', size: 384 },
+      };
+      let serverInfo: unknown = 'unset';
+      const run = await serve({}, (s) => { serverInfo = s.getEphemeralKeyInfo!(); s.resume(); s.end(); });
+      for (const curve of Object.keys(expected)) {
+        const c = dial(run, { ecdhCurve: curve });
+        c.resume();
+        await within(once(c, connectEvent), 'connect');
+        assert.equal(c.getEphemeralKeyInfo!(), expected[curve], curve);
+        await within(closed(c), 'close');
+        assert.is(serverInfo, null, 'server socket');
+      }
       await run.close();
     });
 

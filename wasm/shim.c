@@ -589,6 +589,7 @@ typedef struct tlsw_conn {
     int resumed;
     int alert;                   /* description of a fatal alert received from the peer, or -1 */
     int suite_picked;            /* server: the TLS 1.3 suite decision was made (pick_tls13_suite) */
+    uint16_t group;              /* IANA group of the (EC)DHE key exchange, 0 when none (see export_keys) */
     char *sni;
     /* Parked record buffers (see tlsw_conn_park). */
     int parked;
@@ -737,6 +738,21 @@ static void export_keys(void *p, mbedtls_ssl_key_export_type type, const unsigne
     (void) server_random;
     (void) prf;
     tlsw_conn *c = p;
+    /* Keys are derived with the handshake still alive: the moment to note the key exchange
+     * group (mbedTLS has no getter, and frees the handshake state when it completes). A
+     * resumption without (EC)DHE leaves 0. */
+    const mbedtls_ssl_handshake_params *hs = c->ssl.handshake;
+    if (hs != NULL) {
+        if (c->ssl.tls_version == MBEDTLS_SSL_VERSION_TLS1_3) {
+            if (mbedtls_ssl_tls13_key_exchange_mode_with_ephemeral(&c->ssl)) c->group = hs->offered_group_id;
+        } else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && !hs->resume) {
+#if defined(MBEDTLS_ECDH_LEGACY_CONTEXT)
+            c->group = mbedtls_ssl_get_tls_id_from_ecp_group_id(hs->ecdh_ctx.grp.id);
+#else
+            c->group = mbedtls_ssl_get_tls_id_from_ecp_group_id(hs->ecdh_ctx.grp_id);
+#endif
+        }
+    }
     if (!c->keylog_on) return;
     const char *label = NULL;
     switch (type) {
@@ -1052,6 +1068,9 @@ TLSW_API int tlsw_conn_check_pending(tlsw_conn *c) { return c->parked ? 0 : mbed
 TLSW_API size_t tlsw_conn_out_left(tlsw_conn *c) { return c->parked ? 0 : c->ssl.out_left; }
 TLSW_API int tlsw_conn_version(tlsw_conn *c) { return (int) mbedtls_ssl_get_version_number(&c->ssl); }
 TLSW_API int tlsw_conn_ciphersuite(tlsw_conn *c) { return mbedtls_ssl_get_ciphersuite_id_from_ssl(&c->ssl); }
+/* IANA id of the group the (EC)DHE key exchange used (29 x25519, 23 secp256r1, 24 secp384r1),
+ * 0 when there was none (a resumption without it) or the handshake has not derived keys yet. */
+TLSW_API int tlsw_conn_group(tlsw_conn *c) { return c->group; }
 TLSW_API int tlsw_conn_resumed(tlsw_conn *c) { return c->resumed; }
 TLSW_API int tlsw_conn_max_payload(tlsw_conn *c) { return mbedtls_ssl_get_max_out_record_payload(&c->ssl); }
 TLSW_API const char *tlsw_conn_alpn(tlsw_conn *c) { return mbedtls_ssl_get_alpn_protocol(&c->ssl); }

@@ -436,6 +436,21 @@ export class TlsEngine implements Disposable {
     return s ? { name: s.name, standardName: s.standardName, version: s.version } : null;
   }
 
+  /**
+   * The group of this connection's (EC)DHE key exchange, with node:tls's names and key sizes
+   * (getEphemeralKeyInfo); null before the handshake completed, or for a resumption that had
+   * no key exchange.
+   */
+  get keyExchange(): { name: 'X25519' | 'prime256v1' | 'secp384r1'; size: number } | null {
+    if (!this.handshakeDone || this.conn === 0) return null;
+    switch (this.lib.x.tlsw_conn_group(this.conn)) {
+      case 29: return { name: 'X25519', size: 253 };
+      case 23: return { name: 'prime256v1', size: 256 };
+      case 24: return { name: 'secp384r1', size: 384 };
+      default: return null;
+    }
+  }
+
   get alpnProtocol(): string | false {
     if (!this.handshakeDone || this.conn === 0) return false;
     return this.lib.cstr(this.lib.x.tlsw_conn_alpn(this.conn)) ?? false;

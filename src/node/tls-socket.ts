@@ -254,8 +254,11 @@ export class TLSSocket extends Duplex {
     return !this.engine.disposed && this.engine.sessionReused;
   }
 
-  getEphemeralKeyInfo(): Record<string, never> | null {
-    return this.isServerSide ? null : {};
+  /** Client: the ephemeral key exchange as node:tls reports it ({} when there was none). */
+  getEphemeralKeyInfo(): { type: 'ECDH'; name: string; size: number } | Record<string, never> | null {
+    if (this.isServerSide) return null;
+    const kx = this.engine.disposed ? null : this.engine.keyExchange;
+    return kx ? { type: 'ECDH', name: kx.name, size: kx.size } : {};
   }
 
   /** node:net's idle timeout: 'timeout' after ms without activity (0 disables). */

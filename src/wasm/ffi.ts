@@ -83,6 +83,7 @@ export interface TlswExports {
   tlsw_conn_out_left(conn: ConnPtr): number;
   tlsw_conn_version(conn: ConnPtr): number;
   tlsw_conn_ciphersuite(conn: ConnPtr): number;
+  tlsw_conn_group(conn: ConnPtr): number;
   tlsw_conn_resumed(conn: ConnPtr): number;
   tlsw_conn_max_payload(conn: ConnPtr): number;
   tlsw_conn_alpn(conn: ConnPtr): CStrPtr;
@@ -121,7 +122,7 @@ export const FFI_FUNCTIONS = [
   'tlsw_conn_keylog_clear', 'tlsw_conn_handshake', 'tlsw_conn_read', 'tlsw_conn_write',
   'tlsw_conn_flush', 'tlsw_conn_close_notify', 'tlsw_conn_send_alert', 'tlsw_conn_alert_received',
   'tlsw_conn_handshake_done', 'tlsw_conn_bytes_avail', 'tlsw_conn_check_pending',
-  'tlsw_conn_out_left', 'tlsw_conn_version', 'tlsw_conn_ciphersuite', 'tlsw_conn_resumed',
+  'tlsw_conn_out_left', 'tlsw_conn_version', 'tlsw_conn_ciphersuite', 'tlsw_conn_group', 'tlsw_conn_resumed',
   'tlsw_conn_max_payload', 'tlsw_conn_alpn', 'tlsw_conn_sni', 'tlsw_conn_verify_result',
   'tlsw_conn_peer_cert_count', 'tlsw_conn_peer_cert_ptr', 'tlsw_conn_peer_cert_len',
   'tlsw_conn_session_save', 'tlsw_conn_session_load',
