@@ -151,13 +151,23 @@ test('an allowed target that refuses the connection: 4502', async () => {
   });
 });
 
-test('over the cap: a message larger than maxBuffered is refused (1009)', async () => {
+test('message size: the largest message (maxBuffered / 2) is relayed whole; one byte more is refused (1009)', async () => {
   const echo = await echoServer();
   try {
     await withTunnel({ allow: [`127.0.0.1:${echo.port}`], maxBuffered: 64 * 1024 }, async (t) => {
+      // Half the cap: one whole message on top of a full TCP write buffer stays under it.
+      assert.is(t.maxMessage, 32 * 1024);
       const ws = await open(t.url(`127.0.0.1:${echo.port}`));
-      ws.send(random(64 * 1024 + 1, 3));
+      const biggest = random(t.maxMessage, 4);
+      const parts: Buffer[] = [];
+      let n = 0;
+      const echoed = new Promise<void>((resolve) => ws.on('message', (m: Buffer) => { parts.push(m); n += m.length; if (n >= biggest.length) resolve(); }));
+      ws.send(biggest);
+      await within(echoed, 'the echo of the largest message');
+      assert.ok(Buffer.concat(parts).equals(Buffer.from(biggest)), 'byte-exact');
+      ws.send(random(t.maxMessage + 1, 3));
       assert.is((await within(closed(ws), 'close')).code, 1009);
+      assert.is(t.stats.closes[4008], undefined);
     });
   } finally { await echo.close(); }
 });
@@ -253,7 +263,7 @@ test('over the cap after connect: a target that never reads while the client kee
   try {
     await withTunnel({ allow: [`127.0.0.1:${port}`], maxBuffered: SMALL_CAP }, (t) => withClient(t.url(`127.0.0.1:${port}`), async (ws) => {
       const c = closed(ws);
-      const message = random(SMALL_CAP, 23);
+      const message = random(t.maxMessage, 23);
       let sent = 0;
       // Keep sending (in steps, so the client's own buffer stays small) until the tunnel closes,
       // or (a broken cap: the tunnel just stops reading) until the hang guard gives up.

@@ -9,7 +9,7 @@
  * otherwise is not an open proxy). Close codes the client sees:
  *   1000  the target closed the connection (or the client did)
  *   1003  a text message arrived (the tunnel carries bytes only)
- *   1009  a single message larger than maxBuffered (refused by ws before it is buffered)
+ *   1009  a single message larger than maxBuffered / 2 (refused by ws before it is buffered)
  *   4400  no target, or not host:port
  *   4403  target not allowed
  *   4502  the target could not be reached, or its connection failed
@@ -18,7 +18,9 @@
  * buffer is above a high-water mark and resumes when the buffered bytes are sent; WebSocket
  * reading pauses while the TCP socket's write buffer is full and resumes on 'drain'. What can
  * still arrive while paused (frames already received, bytes sent before the target connected)
- * is capped by maxBuffered; beyond it the connection is closed with 4008.
+ * is capped by maxBuffered; beyond it the connection is closed with 4008. The largest message is
+ * half of maxBuffered, so that one whole message arriving while the TCP write buffer is up to its
+ * high-water mark cannot by itself go over the cap (a well-behaved client is never cut off).
  *
  * The `ws` package is loaded when a tunnel is created, so the package's main entry does not
  * require it.
@@ -45,7 +47,7 @@ export interface TunnelOptions {
   host?: string;
   /** URL path of the tunnel (default '/tunnel'). */
   path?: string;
-  /** Bytes that may wait per connection and direction (default 1 MiB); also the largest message. */
+  /** Bytes that may wait per connection and direction (default 1 MiB); half of it is the largest message. */
   maxBuffered?: number;
   /** Milliseconds to wait for the TCP connection to the target (default 10000). */
   connectTimeout?: number;
@@ -71,6 +73,8 @@ export interface Tunnel {
   /** The port it listens on. */
   readonly port: number;
   readonly stats: TunnelStats;
+  /** The largest WebSocket message accepted (maxBuffered / 2); larger ones close with 1009. */
+  readonly maxMessage: number;
   /** ws:// URL for a target on this tunnel (for a tunnel on its own server). */
   url(target: string): string;
   /** Closes every relay and, when the tunnel owns its server, the server. */
@@ -133,7 +137,8 @@ export async function createTunnel(options: TunnelOptions = {}): Promise<Tunnel>
   const stats: TunnelStats = { accepted: 0, open: 0, closes: {}, pauses: { tcp: 0, ws: 0 } };
   const relays = new Set<() => void>();
 
-  const wss = new WSS({ noServer: true, maxPayload: maxBuffered, perMessageDeflate: false });
+  const maxMessage = Math.floor(maxBuffered / 2);
+  const wss = new WSS({ noServer: true, maxPayload: maxMessage, perMessageDeflate: false });
   const ownServer = options.server === undefined;
   const server = options.server ?? http.createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket tunnel: connect with a WebSocket\n');
@@ -288,6 +293,7 @@ export async function createTunnel(options: TunnelOptions = {}): Promise<Tunnel>
 
   return {
     wss,
+    maxMessage,
     server,
     port,
     stats,
