@@ -170,6 +170,41 @@ for (const v of VERSIONS) {
     }
   });
 
+  test(`${v}: a session made under another suite than the server now prefers resumes with its own suite`, () => {
+    // RFC 5246 7.4.1.3 / RFC 8446 4.2.11: a resumption keeps its session's suite. mbedTLS's TLS 1.2
+    // server would pick its preferred suite instead (and the handshake fail), and the server's
+    // narrowed TLS 1.3 list would refuse the PSK; the shim puts the ticket's suite first.
+    const sc = TlsConfig.server(pem.ecdsa());
+    const aesOnly = TlsConfig.client({ ca: pem.ca(), ...only(v), ciphers: v === 'TLSv1.3' ? 'TLS_AES_256_GCM_SHA384' : 'ECDHE-ECDSA-AES256-GCM-SHA384' });
+    // AES first, ChaCha offered too, the session's suite last (as OpenSSL orders them).
+    const later = TlsConfig.client({ ca: pem.ca(), ...only(v), ciphers: v === 'TLSv1.3'
+      ? 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384'
+      : 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384' });
+    try {
+      const first = connectOn(sc, aesOnly);
+      assert.match(first.client.cipher!.standardName, /AES_256_GCM/);
+      const session = sessions(first.client)[0]!;
+      assert.ok(session, 'a session to offer');
+      first.dispose();
+      const fresh = connectOn(sc, later);
+      assert.match(fresh.server.cipher!.standardName, /CHACHA20_POLY1305/, 'a full handshake gets the server\'s first choice');
+      fresh.dispose();
+      for (let round = 0; round < 2; round++) {
+        const p = connectOn(sc, later, session);
+        assert.ok(p.client.sessionReused, `client resumed, round ${round}`);
+        assert.ok(p.server.sessionReused, `server resumed, round ${round}`);
+        assert.match(p.client.cipher!.standardName, /AES_256_GCM/, 'with the session\'s suite');
+        assert.is(p.server.cipher!.standardName, p.client.cipher!.standardName);
+        const d = bytes(5000, 9);
+        assert.ok(equal(transfer(p.client, p.server, d), d));
+        assert.ok(equal(transfer(p.server, p.client, d), d));
+        p.dispose();
+      }
+    } finally {
+      sc.dispose(); aesOnly.dispose(); later.dispose();
+    }
+  });
+
   test(`${v}: sessionTimeout 0 disables tickets: no resumption`, () => {
     const sc = TlsConfig.server({ ...pem.ecdsa(), sessionTimeout: 0 });
     const cc = TlsConfig.client({ ca: pem.ca(), ...only(v) });

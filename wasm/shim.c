@@ -289,6 +289,12 @@ typedef struct tlsw_own {
     struct tlsw_own *next;
 } tlsw_own;
 
+/* A shallow copy of a config that differs only in its ciphersuite list, which starts with
+ * `first` (see twin_for). Every pointer in it (certificates, CA, tickets, ALPN, SNI callback)
+ * still belongs to the config's own `conf`, which outlives the connection using the twin. */
+struct tlsw_twin { int first; int list[66]; mbedtls_ssl_config conf; };
+#define TLSW_TWINS 4 /* a server rarely needs more than ChaCha20 (1.3, 1.2) and one AES suite */
+
 typedef struct tlsw_cfg {
     mbedtls_ssl_config conf;
     int refs;
@@ -302,9 +308,9 @@ typedef struct tlsw_cfg {
     const char **alpn;
     int *suites;
     uint16_t *groups;
-    /* Server, TLS 1.3: shallow twins of `conf` whose suite list holds one TLS 1.3 suite (see
-     * pick_tls13_suite). Refreshed from `conf` each time one is used; never freed on their own. */
-    struct { int suite; int list[66]; mbedtls_ssl_config conf; } twin[3];
+    /* Server: shallow twins of `conf` whose suite list starts with one given suite (see
+     * twin_for): TLSW_TWINS of them in one block, allocated the first time one is needed. */
+    struct tlsw_twin *twins;
 } tlsw_cfg;
 
 static void cfg_release(tlsw_cfg *cfg);
@@ -408,6 +414,7 @@ static void cfg_release(tlsw_cfg *cfg)
     tlsw_free(cfg->alpn);
     tlsw_free(cfg->suites);
     tlsw_free(cfg->groups);
+    tlsw_free(cfg->twins);
     tlsw_free(cfg);
 }
 
@@ -547,6 +554,8 @@ TLSW_API int tlsw_cfg_set_groups(tlsw_cfg *cfg, const int *ids, int n)
     return 0;
 }
 
+static int ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len);
+
 /* Server: issue session tickets (TLS 1.2 tickets, TLS 1.3 PSK tickets); lifetime in seconds,
  * 0 disables. Ticket keys are random per config and rotate with the lifetime. */
 TLSW_API int tlsw_cfg_set_tickets(tlsw_cfg *cfg, int lifetime)
@@ -567,7 +576,7 @@ TLSW_API int tlsw_cfg_set_tickets(tlsw_cfg *cfg, int lifetime)
     if (ret != 0) { mbedtls_ssl_ticket_free(&cfg->ticket); return ret; }
     cfg->has_ticket = 1;
     mbedtls_ssl_conf_session_tickets_cb(&cfg->conf, mbedtls_ssl_ticket_write,
-                                        mbedtls_ssl_ticket_parse, &cfg->ticket);
+                                        ticket_parse, &cfg->ticket);
     mbedtls_ssl_conf_new_session_tickets(&cfg->conf, 1);
     return 0;
 }
@@ -628,6 +637,52 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
  * and left to mbedTLS to accept or reject as usual. Returns 0 while more bytes are needed. */
 static int is_tls13_suite(int id) { return id >= 0x1301 && id <= 0x1305; }
 
+/* The twin of cfg->conf whose list starts with `first`: for a TLS 1.3 suite, that suite and
+ * every TLS 1.2 suite (so TLS 1.3 can only pick it); for a TLS 1.2 suite, that suite and then
+ * the others in order. Refreshed from `conf` on every use, so it is never stale; identical but
+ * for the list, so connections already using it see nothing change. NULL when `first` is not
+ * in the list or every slot is taken (the caller then keeps the config as it is: the suite
+ * choice falls back to mbedTLS's own, nothing fails). */
+static const mbedtls_ssl_config *twin_for(tlsw_cfg *cfg, int first)
+{
+    const int *ours = cfg->conf.ciphersuite_list;
+    size_t i = 0;
+    while (ours[i] != 0 && ours[i] != first) i++;
+    if (ours[i] == 0) return NULL;
+    if (cfg->twins == NULL) {
+        cfg->twins = tlsw_calloc(TLSW_TWINS, sizeof(struct tlsw_twin));
+        if (cfg->twins == NULL) return NULL;
+    }
+    struct tlsw_twin *t = NULL;
+    for (size_t k = 0; k < TLSW_TWINS && t == NULL; k++) {
+        if (cfg->twins[k].first == 0) cfg->twins[k].first = first;
+        if (cfg->twins[k].first == first) t = &cfg->twins[k];
+    }
+    if (t == NULL) return NULL;
+    size_t n = 0;
+    t->list[n++] = first;
+    for (i = 0; ours[i] != 0 && n < 65; i++) {
+        if (ours[i] == first || (is_tls13_suite(first) && is_tls13_suite(ours[i]))) continue;
+        t->list[n++] = ours[i];
+    }
+    t->list[n] = 0;
+    memcpy(&t->conf, &cfg->conf, sizeof(cfg->conf));
+    t->conf.ciphersuite_list = t->list;
+    return &t->conf;
+}
+
+/* The connection mbedTLS is working on right now (set at every entry into the handshake; one
+ * thread): the ticket callback is not told which connection it parses for. */
+static struct tlsw_conn *g_active;
+
+/* A resumption must keep its session's suite: RFC 5246 7.4.1.3 (TLS 1.2) and RFC 8446 4.2.11
+ * (TLS 1.3, where the PSK's suite must be offered by our list). mbedTLS 3.6's TLS 1.2 server
+ * instead picks its own preferred suite while resuming a ticket, and the handshake fails when the
+ * two differ; and a TLS 1.3 list narrowed by pick_tls13_suite would refuse the PSK. So once a
+ * ticket decrypts, the connection's list starts with the session's suite (a twin), before
+ * mbedTLS picks a suite. */
+static int ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len);
+
 static int suite_offered(const uint8_t *suites, size_t len, int id)
 {
     for (size_t i = 0; i + 1 < len; i += 2) {
@@ -676,25 +731,22 @@ static int pick_tls13_suite(tlsw_conn *c)
         }
     }
     if (chosen == 0 || chosen == clients_first) goto decided;
-    for (size_t t = 0; t < sizeof(cfg->twin) / sizeof(cfg->twin[0]); t++) {
-        if (cfg->twin[t].suite != 0 && cfg->twin[t].suite != chosen) continue;
-        cfg->twin[t].suite = chosen;
-        size_t k = 0;
-        cfg->twin[t].list[k++] = chosen;
-        for (size_t i = 0; ours[i] != 0 && k < 65; i++) {
-            if (!is_tls13_suite(ours[i])) cfg->twin[t].list[k++] = ours[i];
-        }
-        cfg->twin[t].list[k] = 0;
-        /* A shallow copy: every pointer (certificates, CA, tickets, ALPN, SNI callback) still
-         * belongs to `conf`, which outlives the connection (the connection holds a reference). */
-        memcpy(&cfg->twin[t].conf, &cfg->conf, sizeof(cfg->conf));
-        cfg->twin[t].conf.ciphersuite_list = cfg->twin[t].list;
-        c->ssl.conf = &cfg->twin[t].conf;
-        break;
-    }
+    const mbedtls_ssl_config *twin = twin_for(cfg, chosen);
+    if (twin != NULL) c->ssl.conf = twin;
 decided:
     c->suite_picked = 1;
     return 1;
+}
+
+static int ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+    int ret = mbedtls_ssl_ticket_parse(p_ticket, session, buf, len);
+    tlsw_conn *c = g_active;
+    if (ret == 0 && c != NULL && c->cfg->endpoint == MBEDTLS_SSL_IS_SERVER) {
+        const mbedtls_ssl_config *twin = twin_for(c->cfg, session->ciphersuite);
+        if (twin != NULL) c->ssl.conf = twin;
+    }
+    return ret;
 }
 
 static int bio_recv(void *p, unsigned char *buf, size_t len)
@@ -844,6 +896,7 @@ TLSW_API tlsw_conn *tlsw_conn_new(tlsw_cfg *cfg)
 TLSW_API void tlsw_conn_free(tlsw_conn *c)
 {
     if (c == NULL) return;
+    if (g_active == c) g_active = NULL;
     /* A parked connection has no record buffers; mbedtls_ssl_free skips NULL buffers. */
     mbedtls_ssl_free(&c->ssl);
     bq_release(&c->in);
@@ -1013,6 +1066,7 @@ TLSW_API int tlsw_conn_alert_received(tlsw_conn *c) { return c->alert; }
 /* Runs the handshake as far as the queued input allows. 0 when complete. */
 TLSW_API int tlsw_conn_handshake(tlsw_conn *c)
 {
+    g_active = c;
     int ret = conn_unpark(c);
     if (ret != 0) return ret;
     while (!mbedtls_ssl_is_handshake_over(&c->ssl)) {
@@ -1025,6 +1079,7 @@ TLSW_API int tlsw_conn_handshake(tlsw_conn *c)
 
 TLSW_API int tlsw_conn_read(tlsw_conn *c, uint8_t *buf, size_t len)
 {
+    g_active = c;
     int ret = conn_unpark(c);
     if (ret != 0) return ret;
     return note_alert(c, mbedtls_ssl_read(&c->ssl, buf, len));
@@ -1032,6 +1087,7 @@ TLSW_API int tlsw_conn_read(tlsw_conn *c, uint8_t *buf, size_t len)
 
 TLSW_API int tlsw_conn_write(tlsw_conn *c, const uint8_t *buf, size_t len)
 {
+    g_active = c;
     int ret = conn_unpark(c);
     if (ret != 0) return ret;
     return note_alert(c, mbedtls_ssl_write(&c->ssl, buf, len));
