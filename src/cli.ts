@@ -4,7 +4,7 @@
  *   mbedtls-wasm connect   a TLS client like openssl s_client
  */
 import { connectCommand, CONNECT_HELP } from './cli/connect.js';
-import { EXIT, fail, UsageError, version } from './cli/common.js';
+import { EXIT, fail, UsageError, version, withCode } from './cli/common.js';
 import { serve, SERVE_HELP } from './cli/serve.js';
 
 const HELP = `Usage: mbedtls-wasm <command> [options]
@@ -52,6 +52,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof UsageError) fail(e.message, e.code === 'ERR_USAGE' ? EXIT.usage : EXIT.failure);
-  const err = e as Error & { code?: string };
-  fail(`${err.message}${err.code ? ` (${err.code})` : ''}`);
+  fail(withCode(e as Error & { code?: string }));
 });

@@ -139,13 +139,19 @@ async function wsRoundTrip(ws: WebSocket): Promise<void> {
   assert.is(reason.toString(), 'done');
 }
 
-test('ws server over our TLS server (node http upgrade), node:tls ws client', async () => {
+/** A ws echo server on our TLS server: node:http's upgrade hands each socket to `wss` (404 otherwise). */
+async function oursWsEcho(): Promise<{ wss: WebSocketServer; srv: Awaited<ReturnType<typeof oursHttp>> }> {
   const wss = new WebSocketServer({ noServer: true });
   wsEcho(wss);
   const srv = await oursHttp((_, res) => { res.writeHead(404).end(); });
   srv.http.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
+  return { wss, srv };
+}
+
+test('ws server over our TLS server (node http upgrade), node:tls ws client', async () => {
+  const { wss, srv } = await oursWsEcho();
   await wsRoundTrip(new WebSocket(`wss://localhost:${srv.port}/`, { ca: pem.ca(), host: HOST } as WebSocket.ClientOptions));
   wss.close();
   await srv.close();
@@ -166,12 +172,7 @@ test('ws client over our connect() to a node:https + ws server', async () => {
 });
 
 test('ws on both ends over ours', async () => {
-  const wss = new WebSocketServer({ noServer: true });
-  wsEcho(wss);
-  const srv = await oursHttp((_, res) => { res.writeHead(404).end(); });
-  srv.http.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  const { wss, srv } = await oursWsEcho();
   const ws = new WebSocket(`wss://localhost:${srv.port}/`, {
     createConnection: () => connect({ ...clientTls, port: srv.port }) as unknown as Duplex,
   } as unknown as WebSocket.ClientOptions);

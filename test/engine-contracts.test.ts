@@ -635,6 +635,18 @@ for (const v of VERSIONS) {
 
 // ---- lifetimes ----------------------------------------------------------------------------------
 
+/** `use` (called `name`) throws the typed local ERR_TLS_DISPOSED; `faultMessage` labels the fault check. */
+function throwsDisposed(name: string, use: () => unknown, faultMessage?: string): void {
+  try {
+    use();
+    assert.unreachable(name);
+  } catch (e) {
+    assert.instance(e, TlsError, name);
+    assert.is((e as TlsError).code, 'ERR_TLS_DISPOSED', name);
+    assert.is((e as TlsError).fault, 'local', faultMessage);
+  }
+}
+
 test('dispose() twice is safe; any use afterwards throws ERR_TLS_DISPOSED', () => {
   const p = makePair();
   assert.equal(handshake(p), { client: 'done', server: 'done' });
@@ -658,16 +670,7 @@ test('dispose() twice is safe; any use afterwards throws ERR_TLS_DISPOSED', () =
     // freed connection silently
     ['feedEnd', () => p.client.feedEnd()],
   ];
-  for (const [name, use] of uses) {
-    try {
-      use();
-      assert.unreachable(name);
-    } catch (e) {
-      assert.instance(e, TlsError, name);
-      assert.is((e as TlsError).code, 'ERR_TLS_DISPOSED', name);
-      assert.is((e as TlsError).fault, 'local');
-    }
-  }
+  for (const [name, use] of uses) throwsDisposed(name, use);
   // queries answer without throwing
   assert.is(p.client.session(), null);
   assert.ok(Array.isArray(p.client.peerCertificates()));
@@ -680,16 +683,7 @@ test('dispose() twice is safe; any use afterwards throws ERR_TLS_DISPOSED', () =
     ['new TlsEngine', () => new TlsEngine(p.clientConfig)],
     ['addContext', () => p.serverConfig.addContext('other.test', pem.other())],
   ];
-  for (const [name, use] of configUses) {
-    try {
-      use();
-      assert.unreachable(name);
-    } catch (e) {
-      assert.instance(e, TlsError, name);
-      assert.is((e as TlsError).code, 'ERR_TLS_DISPOSED', name);
-      assert.is((e as TlsError).fault, 'local', name);
-    }
-  }
+  for (const [name, use] of configUses) throwsDisposed(name, use, name);
 });
 
 test('using / Symbol.dispose frees engines and configs', () => {

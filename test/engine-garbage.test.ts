@@ -92,6 +92,20 @@ function settleAfterGarbage(victim: TlsEngine, peer: TlsEngine, what: string, fi
   assert.ok(ps === 'failed' || ps === 'want-read' || ps === 'closed', `${what}: peer ${ps}`);
 }
 
+/**
+ * One case of the stage test, on a fresh pair: `stage` brings it to the point under test and
+ * returns [victim, peer]; `garbage` then goes to the victim, and settleAfterGarbage(…, filler).
+ */
+function garbageAt(v: Version, what: string, garbage: Uint8Array, filler: number,
+  stage: (p: Pair) => [TlsEngine, TlsEngine]): void {
+  const p = fresh(v);
+  try {
+    const [victim, peer] = stage(p);
+    victim.feed(garbage);
+    settleAfterGarbage(victim, peer, what, filler);
+  } finally { p.dispose(); }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 let baseline = -1;
@@ -138,63 +152,44 @@ for (const v of VERSIONS) {
     let seed = 1;
     for (const [name, make] of GARBAGE) {
       // server, instead of the ClientHello
-      {
-        const p = fresh(v);
-        try {
-          p.client.handshake();
-          drain(p.client);
-          p.server.feed(make(seed++));
-          settleAfterGarbage(p.server, p.client, `${name} → server, first flight`, seed);
-        } finally { p.dispose(); }
-      }
+      garbageAt(v, `${name} → server, first flight`, make(seed++), seed, (p) => {
+        p.client.handshake();
+        drain(p.client);
+        return [p.server, p.client];
+      });
       // server, after the ClientHello (instead of the client's second flight)
-      {
-        const p = fresh(v);
-        try {
-          p.client.handshake();
-          p.server.feed(drain(p.client));
-          assert.is(p.server.handshake(), 'want-read');
-          p.client.feed(drain(p.server));
-          p.server.feed(make(seed++));
-          settleAfterGarbage(p.server, p.client, `${name} → server, second flight`, seed);
-        } finally { p.dispose(); }
-      }
+      garbageAt(v, `${name} → server, second flight`, make(seed++), seed, (p) => {
+        p.client.handshake();
+        p.server.feed(drain(p.client));
+        assert.is(p.server.handshake(), 'want-read');
+        p.client.feed(drain(p.server));
+        return [p.server, p.client];
+      });
       // client, instead of the server's first flight
-      {
-        const p = fresh(v);
-        try {
-          p.client.handshake();
-          p.server.feed(drain(p.client));
-          p.server.handshake();
-          drain(p.server);
-          p.client.feed(make(seed++));
-          settleAfterGarbage(p.client, p.server, `${name} → client, server flight`, seed);
-        } finally { p.dispose(); }
-      }
+      garbageAt(v, `${name} → client, server flight`, make(seed++), seed, (p) => {
+        p.client.handshake();
+        p.server.feed(drain(p.client));
+        p.server.handshake();
+        drain(p.server);
+        return [p.client, p.server];
+      });
       // client, in the middle of the server's flight (after its first record)
-      {
-        const p = fresh(v);
-        try {
-          p.client.handshake();
-          p.server.feed(drain(p.client));
-          p.server.handshake();
-          const flight = drain(p.server);
-          const first = records(flight)[0]!;
-          p.client.feed(flight.subarray(0, first.length));
-          p.client.feed(make(seed++));
-          settleAfterGarbage(p.client, p.server, `${name} → client, mid flight`, seed);
-        } finally { p.dispose(); }
-      }
+      garbageAt(v, `${name} → client, mid flight`, make(seed++), seed, (p) => {
+        p.client.handshake();
+        p.server.feed(drain(p.client));
+        p.server.handshake();
+        const flight = drain(p.server);
+        const first = records(flight)[0]!;
+        p.client.feed(flight.subarray(0, first.length));
+        return [p.client, p.server];
+      });
       // both, after the handshake
       for (const side of ['client', 'server'] as const) {
-        const p = fresh(v);
-        try {
+        garbageAt(v, `${name} → ${side}, established`, make(seed++), seed, (p) => {
           assert.equal(handshake(p), { client: 'done', server: 'done' });
           settle(p);
-          const [victim, peer] = side === 'client' ? [p.client, p.server] : [p.server, p.client];
-          victim.feed(make(seed++));
-          settleAfterGarbage(victim, peer, `${name} → ${side}, established`, seed);
-        } finally { p.dispose(); }
+          return side === 'client' ? [p.client, p.server] : [p.server, p.client];
+        });
       }
     }
   });

@@ -14,6 +14,18 @@ function timers(): { Timeout: number; Immediate: number } {
   return { Timeout: all.filter((r) => r === 'Timeout').length, Immediate: all.filter((r) => r === 'Immediate').length };
 }
 
+/**
+ * An established pair whose server engine queues at most `outboundLimit` bytes of ciphertext,
+ * and the server's transport then held: fault.holdOutbound(1).
+ */
+async function heldWriter(outboundLimit: number): Promise<PumpPair> {
+  const p = pumpPair({ server: { engine: { outboundLimit } } });
+  await until(() => p.server.secure && p.client.secure, 'handshake');
+  await settle();
+  p.server.fault.holdOutbound(1);
+  return p;
+}
+
 for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
   test(`seam WANT_READ (${version}): a response queued during the handshake goes out on inbound bytes`, async () => {
     const p = pumpPair({ server: { script: { holdInbound: true }, config: { maxVersion: version } } });
@@ -53,10 +65,7 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
 }
 
 test('seam WANT_WRITE: engine outbound at its limit and transport held → delivered on drain, byte-exact', async () => {
-  const p = pumpPair({ server: { engine: { outboundLimit: 2048 } } });
-  await until(() => p.server.secure && p.client.secure, 'handshake');
-  await settle();
-  p.server.fault.holdOutbound(1);
+  const p = await heldWriter(2048);
   const data = bytes(100000, 3);
   const wantReadBefore = v(p.server).wantRead;
   p.server.pump.write(data);
@@ -215,11 +224,8 @@ test('no spin: 1-byte delivery both ways, each connection alone >10,000 consecut
 });
 
 test('no spin: 2,000 one-step releases of a held transport → WANT_WRITE each time, ops bounded', async () => {
-  const p = pumpPair({ server: { engine: { outboundLimit: 512 } } });
-  await until(() => p.server.secure && p.client.secure, 'handshake');
-  await settle();
+  const p = await heldWriter(512);
   const data = bytes(2000 * 512, 23);
-  p.server.fault.holdOutbound(1);
   p.server.pump.write(data);
   await settle();
   const before = v(p.server);
@@ -347,10 +353,7 @@ test('a peer that keeps sending while our write waits for drain: inbound stays b
   // The server's response is stuck half-written (a tiny engine limit, a held transport) and the
   // client floods: the server must neither buffer the flood in the engine unread nor stop
   // reading it (see the next test for why stopping is no answer).
-  const p = pumpPair({ server: { engine: { outboundLimit: 1024 } } });
-  await until(() => p.server.secure && p.client.secure, 'handshake');
-  await settle();
-  p.server.fault.holdOutbound(1);
+  const p = await heldWriter(1024);
   const response = bytes(200000, 41);
   p.server.pump.write(response);
   await settle();

@@ -161,6 +161,24 @@ export function socketSuite(impl: SuiteImpl): void {
     return c;
   };
 
+  /** SMTP/FTP style, the server's side: a greeting at once, then one reply to the client's line. */
+  const greetThenReply = (s: SuiteSocket): void => {
+    s.write('220 ready\r\n');
+    s.once('data', (d: Buffer) => { s.end(`250 got ${d.toString().trim()}\r\n`); });
+  };
+
+  /** The client's side of greetThenReply: reads the greeting, sends one line, checks the reply, closes. */
+  async function heloAfterGreeting(run: Run): Promise<void> {
+    const c = dial(run);
+    const greeting = await within(readBytes(c, 11), 'greeting');
+    assert.is(greeting.toString(), '220 ready\r\n');
+    const rest = readAll(c);
+    c.write('HELO x\r\n');
+    assert.is((await within(rest, 'reply')).toString(), '250 got HELO x\r\n');
+    c.end();
+    await within(closed(c), 'close');
+  }
+
   // ---- data paths --------------------------------------------------------------------------
 
   for (const version of impl.tls ? ['TLSv1.3', 'TLSv1.2'] : ['tcp']) {
@@ -209,18 +227,8 @@ export function socketSuite(impl: SuiteImpl): void {
   });
 
   t('server speaks first; the client writes only after reading the greeting', async () => {
-    const run = await serve({}, (s) => {
-      s.write('220 ready\r\n');
-      s.once('data', (d: Buffer) => { s.end(`250 got ${d.toString().trim()}\r\n`); });
-    });
-    const c = dial(run);
-    const greeting = await within(readBytes(c, 11), 'greeting');
-    assert.is(greeting.toString(), '220 ready\r\n');
-    const rest = readAll(c);
-    c.write('HELO x\r\n');
-    assert.is((await within(rest, 'reply')).toString(), '250 got HELO x\r\n');
-    c.end();
-    await within(closed(c), 'close');
+    const run = await serve({}, greetThenReply);
+    await heloAfterGreeting(run);
     await run.close();
   });
 
@@ -231,17 +239,9 @@ export function socketSuite(impl: SuiteImpl): void {
       const s = impl.wrapServer(raw, serverOpts());
       sockets.add(s);
       s.on('error', () => {});
-      s.write('220 ready\r\n');
-      s.once('data', (d: Buffer) => { s.end(`250 got ${d.toString().trim()}\r\n`); });
+      greetThenReply(s);
     });
-    const c = dial(run);
-    const greeting = await within(readBytes(c, 11), 'greeting');
-    assert.is(greeting.toString(), '220 ready\r\n');
-    const rest = readAll(c);
-    c.write('HELO x\r\n');
-    assert.is((await within(rest, 'reply')).toString(), '250 got HELO x\r\n');
-    c.end();
-    await within(closed(c), 'close');
+    await heloAfterGreeting(run);
     await run.close();
   });
 

@@ -620,22 +620,16 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
     return (int) n;
 }
 
-/* Server preference for TLS 1.3 suites.
- *
- * mbedTLS 3.6's TLS 1.2 server picks the first suite of ITS list that the client offers, but its
- * TLS 1.3 server picks the first suite of the CLIENT's list (ssl_tls13_select_ciphersuite), so
- * browsers and OpenSSL, which list AES-GCM first, would get the suite that is several times
- * slower in Wasm. Before mbedTLS sees the first ClientHello, the shim reads its cipher_suites
- * and, when the client offers a TLS 1.3 suite that comes earlier in the config's list than the
- * client's own first choice, points the connection at a twin of the config whose list has that
- * one TLS 1.3 suite (and every TLS 1.2 suite, unchanged). So TLS 1.3 follows the server's order
- * exactly as TLS 1.2 does, for the default order (ChaCha20 first) and for a `ciphers` option.
- *
- * Bytes are withheld from mbedTLS only while they are a plausible ClientHello whose suite list
- * has not fully arrived; mbedTLS would wait for that whole record anyway. Anything else (not a
- * handshake record, an oversized or fragmented ClientHello) is decided at once without a twin
- * and left to mbedTLS to accept or reject as usual. Returns 0 while more bytes are needed. */
 static int is_tls13_suite(int id) { return id >= 0x1301 && id <= 0x1305; }
+
+/* Whether a 0-terminated suite list holds `id`. */
+static int list_has(const int *list, int id)
+{
+    for (size_t i = 0; list[i] != 0; i++) {
+        if (list[i] == id) return 1;
+    }
+    return 0;
+}
 
 /* The twin of cfg->conf whose list starts with `first`: for a TLS 1.3 suite, that suite and
  * every TLS 1.2 suite (so TLS 1.3 can only pick it); for a TLS 1.2 suite, that suite and then
@@ -646,9 +640,7 @@ static int is_tls13_suite(int id) { return id >= 0x1301 && id <= 0x1305; }
 static const mbedtls_ssl_config *twin_for(tlsw_cfg *cfg, int first)
 {
     const int *ours = cfg->conf.ciphersuite_list;
-    size_t i = 0;
-    while (ours[i] != 0 && ours[i] != first) i++;
-    if (ours[i] == 0) return NULL;
+    if (!list_has(ours, first)) return NULL;
     if (cfg->twins == NULL) {
         cfg->twins = tlsw_calloc(TLSW_TWINS, sizeof(struct tlsw_twin));
         if (cfg->twins == NULL) return NULL;
@@ -661,7 +653,7 @@ static const mbedtls_ssl_config *twin_for(tlsw_cfg *cfg, int first)
     if (t == NULL) return NULL;
     size_t n = 0;
     t->list[n++] = first;
-    for (i = 0; ours[i] != 0 && n < 65; i++) {
+    for (size_t i = 0; ours[i] != 0 && n < 65; i++) {
         if (ours[i] == first || (is_tls13_suite(first) && is_tls13_suite(ours[i]))) continue;
         t->list[n++] = ours[i];
     }
@@ -691,6 +683,21 @@ static int suite_offered(const uint8_t *suites, size_t len, int id)
     return 0;
 }
 
+/* Server preference for TLS 1.3 suites.
+ *
+ * mbedTLS 3.6's TLS 1.2 server picks the first suite of ITS list that the client offers, but its
+ * TLS 1.3 server picks the first suite of the CLIENT's list (ssl_tls13_select_ciphersuite), so
+ * browsers and OpenSSL, which list AES-GCM first, would get the suite that is several times
+ * slower in Wasm. Before mbedTLS sees the first ClientHello, the shim reads its cipher_suites
+ * and, when the client offers a TLS 1.3 suite that comes earlier in the config's list than the
+ * client's own first choice, points the connection at a twin of the config whose list has that
+ * one TLS 1.3 suite (and every TLS 1.2 suite, unchanged). So TLS 1.3 follows the server's order
+ * exactly as TLS 1.2 does, for the default order (ChaCha20 first) and for a `ciphers` option.
+ *
+ * Bytes are withheld from mbedTLS only while they are a plausible ClientHello whose suite list
+ * has not fully arrived; mbedTLS would wait for that whole record anyway. Anything else (not a
+ * handshake record, an oversized or fragmented ClientHello) is decided at once without a twin
+ * and left to mbedTLS to accept or reject as usual. Returns 0 while more bytes are needed. */
 static int pick_tls13_suite(tlsw_conn *c)
 {
     const uint8_t *p = c->in.buf + c->in.start;
@@ -724,11 +731,7 @@ static int pick_tls13_suite(tlsw_conn *c)
     }
     for (size_t i = 0; i + 1 < cs_len && clients_first == 0; i += 2) {
         int id = (cs[i] << 8) | cs[i + 1];
-        if (is_tls13_suite(id) && mbedtls_ssl_ciphersuite_from_id(id) != NULL) {
-            for (size_t j = 0; ours[j] != 0; j++) {
-                if (ours[j] == id) { clients_first = id; break; }
-            }
-        }
+        if (is_tls13_suite(id) && list_has(ours, id)) clients_first = id;
     }
     if (chosen == 0 || chosen == clients_first) goto decided;
     const mbedtls_ssl_config *twin = twin_for(cfg, chosen);

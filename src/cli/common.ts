@@ -36,6 +36,11 @@ export function version(): string {
   return '0.0.0';
 }
 
+/** An error's message with its code, if any, in parentheses: "connect ECONNREFUSED (ECONNREFUSED)". */
+export function withCode(e: Error & { code?: string }): string {
+  return `${e.message}${e.code ? ` (${e.code})` : ''}`;
+}
+
 /** Prints `error: message` (one line) and exits. */
 export function fail(message: string, code: number = EXIT.failure): never {
   const c = paint(process.stderr);

@@ -3,9 +3,10 @@
  * handshake's outcome and the certificate chain on stderr, then pipes stdin → server → stdout.
  */
 import net from 'node:net';
-import { connect, type PeerCertificate, type TLSSocket } from '../node/index.js';
+import { connect, type DetailedPeerCertificate, type TLSSocket } from '../node/index.js';
 import { formatName, readText } from '../webui/certs.js';
-import { EXIT, fail, intOption, paint, parse, UsageError } from './common.js';
+import { hostPort } from '../webui/http-util.js';
+import { EXIT, fail, intOption, paint, parse, UsageError, withCode } from './common.js';
 
 export const CONNECT_HELP = `Usage: mbedtls-wasm connect HOST:PORT [options]
 
@@ -55,10 +56,11 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return { host: m[1]!, port };
 }
 
-function chain(socket: TLSSocket): PeerCertificate[] {
-  const leaf = socket.getPeerCertificate(true) as (PeerCertificate & { issuerCertificate?: PeerCertificate }) | null;
-  const out: PeerCertificate[] = [];
-  let c: (PeerCertificate & { issuerCertificate?: PeerCertificate }) | undefined = leaf && 'raw' in leaf ? leaf : undefined;
+function chain(socket: TLSSocket): DetailedPeerCertificate[] {
+  const leaf = socket.getPeerCertificate(true);
+  const out: DetailedPeerCertificate[] = [];
+  // {} (no certificate) has no raw.
+  let c = leaf && 'raw' in leaf ? (leaf as DetailedPeerCertificate) : undefined;
   while (c && out.length < 16 && !out.includes(c)) {
     out.push(c);
     c = c.issuerCertificate;
@@ -102,7 +104,7 @@ export async function connectCommand(args: string[]): Promise<void> {
     const err = e as Error & { code?: string; option?: string };
     // Name the file behind a rejected key/cert/ca option: the message only names the option.
     const file = err.option === 'key' || err.option === 'cert' || err.option === 'ca' ? values[err.option] : undefined;
-    throw new UsageError(`${file ? `${file}: ` : ''}${err.message}${err.code ? ` (${err.code})` : ''}`, err.code ?? 'ERR_OPTION');
+    throw new UsageError(`${file ? `${file}: ` : ''}${withCode(err)}`, err.code ?? 'ERR_OPTION');
   }
 
   const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no handshake within ${timeout} ms`), { code: 'ETIMEDOUT' })), timeout);
@@ -112,14 +114,14 @@ export async function connectCommand(args: string[]): Promise<void> {
     if (e.syscall === 'connect' || e.syscall === 'getaddrinfo') {
       fail(`cannot connect to ${positionals[0]}: ${e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'host not found' : e.message} (${e.code ?? 'ERR_CONNECT'})`);
     }
-    fail(`${secure ? 'connection error' : 'handshake failed'}: ${e.message}${e.code ? ` (${e.code})` : ''}`);
+    fail(`${secure ? 'connection error' : 'handshake failed'}: ${withCode(e)}`);
   });
 
   socket.once('secureConnect', () => {
     secure = true;
     clearTimeout(timer);
     const cipher = socket.getCipher();
-    info(`${c.bold('Connected')} to ${host.includes(':') ? `[${host}]` : host}:${port}`);
+    info(`${c.bold('Connected')} to ${hostPort({ host, port })}`);
     info(`Protocol:     ${socket.getProtocol()}`);
     info(`Cipher:       ${cipher ? `${cipher.standardName}${cipher.name !== cipher.standardName ? ` (${cipher.name})` : ''}` : '(unknown)'}`);
     info(`ALPN:         ${socket.alpnProtocol || '(none)'}`);

@@ -4,6 +4,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultDataDir, formatName, loadCa, loadIdentity, selfSignedIdentity, type ServerIdentity } from '../webui/certs.js';
+import { hostPort } from '../webui/http-util.js';
 import { DEFAULTS, MAX_DOWNLOAD, WebServer, type Address } from '../webui/server.js';
 import { EXIT, fail, intOption, paint, parse, sizeOption, UsageError, version } from './common.js';
 
@@ -72,8 +73,13 @@ const OPTIONS = {
 
 const HOUR = 3_600_000;
 
-function hostPort(a: Address): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+/** Opens the key log for appending (0600 when it is made here). */
+function openKeylog(path: string): number {
+  try {
+    return openSync(resolve(path), 'a', 0o600);
+  } catch (e) {
+    throw new UsageError(`cannot open key log file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 export async function serve(args: string[]): Promise<void> {
@@ -113,15 +119,8 @@ export async function serve(args: string[]): Promise<void> {
   const ca = values.ca !== undefined ? loadCa(resolve(values.ca)) : undefined;
 
   const keylogPath = values.keylog ?? (process.env.SSLKEYLOGFILE || undefined);
-  let keylogFd: number | null = null;
-  if (keylogPath) {
-    try {
-      keylogFd = openSync(resolve(keylogPath), 'a', 0o600);
-    } catch (e) {
-      throw new UsageError(`cannot open key log file ${keylogPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  const fd = keylogFd;
+  const fd = keylogPath ? openKeylog(keylogPath) : null;
+  const ver = version();
 
   const server = await WebServer.start({
     key: identity.key,
@@ -135,17 +134,18 @@ export async function serve(args: string[]): Promise<void> {
     ...opts,
     keylog: fd === null ? undefined : (line) => { try { writeSync(fd, line); } catch { /* disk full: keep serving */ } },
     dashboard: values['no-dashboard'] !== true,
-    version: version(),
+    version: ver,
     log: (line) => process.stderr.write(`${line}\n`),
   });
 
   const https = server.httpsAddress!;
   const http = server.httpAddress;
-  const urlHost = (a: Address) => (a.host === '0.0.0.0' || a.host === '::' ? 'localhost' : a.host.includes(':') ? `[${a.host}]` : a.host);
+  // A wildcard address is reached as localhost.
+  const urlHostPort = (a: Address) => hostPort(a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: 'localhost' } : a);
   const lines = [
-    `${out.bold('mbedtls-wasm')} ${version()} · web UI`,
-    `  ${out.cyan(`https://${urlHost(https)}:${https.port}/`)}   TLS 1.2/1.3 by mbedTLS in WebAssembly${values['request-cert'] ? ' (client certificate required)' : ''}`,
-    http ? `  ${out.cyan(`http://${urlHost(http)}:${http.port}/`)}` : `  ${out.dim('plain HTTP off')}`,
+    `${out.bold('mbedtls-wasm')} ${ver} · web UI`,
+    `  ${out.cyan(`https://${urlHostPort(https)}/`)}   TLS 1.2/1.3 by mbedTLS in WebAssembly${values['request-cert'] ? ' (client certificate required)' : ''}`,
+    http ? `  ${out.cyan(`http://${urlHostPort(http)}/`)}` : `  ${out.dim('plain HTTP off')}`,
     `certificate: ${formatName(identity.leaf.subject)}; ${identity.source === 'files' ? `from ${identity.certPath}`
       : identity.source === 'generated' ? `self-signed, generated now in ${dataDir}` : `self-signed, reused from ${dataDir}`}; valid until ${identity.leaf.valid_to}`,
     `SHA-256 fingerprint: ${out.bold(identity.leaf.fingerprint256)}`,

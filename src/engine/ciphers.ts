@@ -49,12 +49,18 @@ export function parseCipherList(list: string): { suites: CipherSuite[] } | { unk
   return { suites };
 }
 
-export interface Group { readonly id: number; readonly names: readonly string[]; readonly name: string }
+export interface Group {
+  readonly id: number;
+  readonly names: readonly string[];
+  readonly name: string;
+  /** How node:tls's getEphemeralKeyInfo() names the group (OpenSSL's name) and its key size. */
+  readonly keyInfo: { readonly name: 'X25519' | 'prime256v1' | 'secp384r1'; readonly size: number };
+}
 
 export const GROUPS: readonly Group[] = [
-  { id: 29, name: 'X25519', names: ['x25519'] },
-  { id: 23, name: 'P-256', names: ['p-256', 'prime256v1', 'secp256r1'] },
-  { id: 24, name: 'P-384', names: ['p-384', 'secp384r1'] },
+  { id: 29, name: 'X25519', names: ['x25519'], keyInfo: { name: 'X25519', size: 253 } },
+  { id: 23, name: 'P-256', names: ['p-256', 'prime256v1', 'secp256r1'], keyInfo: { name: 'prime256v1', size: 256 } },
+  { id: 24, name: 'P-384', names: ['p-384', 'secp384r1'], keyInfo: { name: 'secp384r1', size: 384 } },
 ];
 
 /** Parses node's `ecdhCurve` ("X25519:P-256", or "auto"). */

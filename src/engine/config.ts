@@ -54,6 +54,7 @@ export interface SecureOptions extends CertificateOptions {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function pemBytes(v: PemInput, option: string): Uint8Array {
   if (typeof v === 'string') return encoder.encode(v);
@@ -183,7 +184,7 @@ export class TlsConfig implements Disposable {
         const list = asArray(options.ca);
         // mbedTLS skips text without PEM armour; as each entry is meant to be a CA, say so.
         list.forEach((entry, i) => {
-          if (!new TextDecoder().decode(pemBytes(entry, 'ca')).includes('-----BEGIN CERTIFICATE-----')) {
+          if (!decoder.decode(pemBytes(entry, 'ca')).includes('-----BEGIN CERTIFICATE-----')) {
             throw invalidOption('ca', `entry ${i} holds no PEM certificate`);
           }
         });
@@ -326,7 +327,7 @@ export class TlsConfig implements Disposable {
 
 /** PKCS#8 EncryptedPrivateKeyInfo or traditional PEM encryption ("Proc-Type: 4,ENCRYPTED"). */
 function isEncryptedKey(pem: Uint8Array): boolean {
-  const text = new TextDecoder().decode(pem.subarray(0, 4096));
+  const text = decoder.decode(pem.subarray(0, 4096));
   return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,\s*ENCRYPTED/.test(text);
 }
 

@@ -51,7 +51,7 @@
 import { ALERT_NAMES, fromMbedtls, misuse, TlsError } from '../errors/tls-error.js';
 import { RC, type BytePtr, type ConnPtr } from '../wasm/ffi.js';
 import type { WasmLib } from '../wasm/module.js';
-import { suiteById, versionName, type CipherSuite, type TlsVersion } from './ciphers.js';
+import { GROUPS, suiteById, versionName, type CipherSuite, type Group, type TlsVersion } from './ciphers.js';
 import type { TlsConfig } from './config.js';
 import { checkServerIdentity as defaultCheckServerIdentity } from './identity.js';
 import { verificationError } from './verify.js';
@@ -441,14 +441,11 @@ export class TlsEngine implements Disposable {
    * (getEphemeralKeyInfo); null before the handshake completed, or for a resumption that had
    * no key exchange.
    */
-  get keyExchange(): { name: 'X25519' | 'prime256v1' | 'secp384r1'; size: number } | null {
+  get keyExchange(): Group['keyInfo'] | null {
     if (!this.handshakeDone || this.conn === 0) return null;
-    switch (this.lib.x.tlsw_conn_group(this.conn)) {
-      case 29: return { name: 'X25519', size: 253 };
-      case 23: return { name: 'prime256v1', size: 256 };
-      case 24: return { name: 'secp384r1', size: 384 };
-      default: return null;
-    }
+    const id = this.lib.x.tlsw_conn_group(this.conn);
+    const g = GROUPS.find((x) => x.id === id);
+    return g ? { ...g.keyInfo } : null;
   }
 
   get alpnProtocol(): string | false {

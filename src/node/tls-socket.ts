@@ -5,7 +5,6 @@
  * Ownership: the socket owns its pump, the pump its engine; the engine is freed exactly once
  * when the underlying transport closes (destroy() leads there too).
  */
-import { createHash } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { TlsConfig, type SecureOptions } from '../engine/config.js';
@@ -17,6 +16,7 @@ import type { Counters } from '../scheduler/counters.js';
 import { Pump, type PumpHost } from '../scheduler/pump.js';
 import { StreamTransport, type DuplexLike } from '../transport/stream.js';
 import type { Transport } from '../transport/transport.js';
+import { nodeHash } from './node-hash.js';
 import { SecureContext, createSecureContext } from './secure-context.js';
 import './wasm-source.js';
 
@@ -34,10 +34,10 @@ export interface TLSSocketOptions extends SecureOptions {
   allowHalfOpen?: boolean;
   highWaterMark?: number;
   /**
-   * Emit 'keylog' events (NSS key log lines: the session's secrets). Off by default, so that
-   * secrets never leave the wasm heap for nobody; a Server sets it for its connections when it
-   * has 'keylog' listeners. It must be chosen when the socket is created: the engine cannot
-   * start logging part-way through.
+   * Emit 'keylog' events (NSS key log lines: the session's secrets) from the start. Off by
+   * default, so that secrets never leave the wasm heap for nobody; adding a 'keylog' listener
+   * turns it on from then on (as node:tls), and a Server sets it for its connections when it
+   * has 'keylog' listeners.
    */
   enableKeylog?: boolean;
   /** Advanced: a Transport instead of a Duplex (memory pairs, fault transports, WebSockets). */
@@ -331,12 +331,6 @@ export class TLSSocket extends Duplex {
 
 /** getPeerCertificate(true): a certificate and, through issuerCertificate, its issuers. */
 export type DetailedPeerCertificate = PeerCertificate & { issuerCertificate?: DetailedPeerCertificate };
-
-const nodeHash = {
-  sha1: (d: Uint8Array) => new Uint8Array(createHash('sha1').update(d).digest()),
-  sha256: (d: Uint8Array) => new Uint8Array(createHash('sha256').update(d).digest()),
-  sha512: (d: Uint8Array) => new Uint8Array(createHash('sha512').update(d).digest()),
-};
 
 /** No real chain is longer; a bound against cross-signed loops among the CAs. */
 const MAX_CHAIN = 16;

@@ -450,7 +450,7 @@ export class Pump {
       this.reportPeerEnd();
     }
     this.maybeSendFin();
-    const idle = this.secure && this.queue.length === 0 && !this.engine.hasPendingWrite && this.engine.outboundLength === 0;
+    const idle = this.isIdle;
     if (idle && this.engine.inboundLength === 0 && !this.engine.parked) {
       if (this.engine.park()) this.counters.add('parks');
     }
@@ -481,12 +481,17 @@ export class Pump {
       const out = this.engine.takeOutbound();
       if (out === null) break;
       moved = true;
-      this.counters.add('bytesOut', out.length);
-      if (!this.transport.write(out)) this.transportFull = true;
+      if (!this.handOver(out)) this.transportFull = true;
     }
     if (moved) { this.drainGen++; this.counters.add('readiness'); }
     if (this.engine.error && !this.failed) this.fail(this.engine.error);
     return moved;
+  }
+
+  /** One piece of ciphertext to the transport; false when the transport reports full. */
+  private handOver(out: Uint8Array): boolean {
+    this.counters.add('bytesOut', out.length);
+    return this.transport.write(out);
   }
 
   private stepHandshake(): boolean {
@@ -633,8 +638,7 @@ export class Pump {
       let moved = false;
       while ((out = this.engine.takeOutbound()) !== null) {
         moved = true;
-        this.counters.add('bytesOut', out.length);
-        this.transport.write(out);
+        this.handOver(out);
       }
       if (!moved) return false; // nothing to make room with: the write keeps waiting
       this.counters.add('ops');

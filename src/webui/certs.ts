@@ -3,18 +3,13 @@
  * P-256 certificate made by mbedTLS on first start and kept in the data directory
  * (key 0600, directory 0700, both enforced on every start), reused while it is valid and parses.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { nodeHash } from '../node/node-hash.js';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { generateSelfSigned, parseCertificate, TlsConfig, type PeerCertificate } from '../node/index.js';
 import { pemToDerList } from '../engine/x509.js';
 
-export const hashes = {
-  sha256: (d: Uint8Array) => new Uint8Array(createHash('sha256').update(d).digest()),
-  sha1: (d: Uint8Array) => new Uint8Array(createHash('sha1').update(d).digest()),
-  sha512: (d: Uint8Array) => new Uint8Array(createHash('sha512').update(d).digest()),
-};
 
 /** `$XDG_STATE_HOME/mbedtls-wasm`, else `~/.local/state/mbedtls-wasm`. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -49,7 +44,7 @@ export function parseLeaf(pem: string, what: string): PeerCertificate {
   }
   if (ders.length === 0) throw new UsageError(`${what}: no PEM certificate found`, 'ERR_BAD_CERT');
   try {
-    return parseCertificate(ders[0]!, hashes);
+    return parseCertificate(ders[0]!, nodeHash);
   } catch (e) {
     throw new UsageError(`${what}: the certificate does not parse (${(e as Error).message})`, 'ERR_BAD_CERT');
   }
@@ -150,6 +145,16 @@ function dataDirError(what: string, e: unknown): UsageError {
   return new UsageError(`${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'ERR_DATA_DIR');
 }
 
+/** The stored identity when both files are there, parse, match and stay valid for a day; else null. */
+function reusable(certPath: string, keyPath: string): ServerIdentity | null {
+  try {
+    const id = loadIdentity(certPath, keyPath);
+    return stillValid(id.leaf) ? { ...id, source: 'reused' } : null;
+  } catch {
+    return null; // missing, unreadable, corrupt or mismatched: make a new one
+  }
+}
+
 /**
  * The self-signed identity in `dir`: reused when both files are there, parse, match and are
  * valid for at least another day; made (and stored) otherwise. Either way the directory ends up
@@ -159,23 +164,10 @@ export function selfSignedIdentity(dir: string): ServerIdentity {
   privateDir(dir);
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
-  if (existsSync(certPath) && existsSync(keyPath)) {
-    let reused: ServerIdentity | null = null;
-    try {
-      const cert = readFileSync(certPath, 'utf8');
-      const key = readFileSync(keyPath, 'utf8');
-      const leaf = parseLeaf(cert, certPath);
-      if (stillValid(leaf)) {
-        checkPair(key, cert, certPath);
-        reused = { key, cert, source: 'reused', certPath, keyPath, leaf };
-      }
-    } catch {
-      // Unreadable, corrupt or mismatched: make a new one below.
-    }
-    if (reused) {
-      privateFile(keyPath);
-      return reused;
-    }
+  const reused = reusable(certPath, keyPath);
+  if (reused) {
+    privateFile(keyPath);
+    return reused;
   }
   const { key, cert } = generateSelfSigned({ commonName: 'localhost', altNames: ['localhost', '127.0.0.1', '::1'], days: 365, organization: 'mbedtls-wasm web UI' });
   try {

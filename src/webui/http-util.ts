@@ -80,6 +80,11 @@ export function patternSlice(offset: number, len: number): Buffer {
   return pattern.subarray(start, start + len);
 }
 
+/** HOST:PORT, with an IPv6 address in brackets ([::1]:8443). */
+export function hostPort(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
 /** Path and query of a request target ("/a/b?x=1"), or null if it is not origin-form. */
 export function parseTarget(req: IncomingMessage): URL | null {
   const url = req.url ?? '';

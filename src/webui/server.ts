@@ -19,7 +19,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { createServer as createTlsServer, TlsError, type Server as TlsServer, type TLSSocket, type CounterValues } from '../node/index.js';
 import { dashboardAssets, type DashboardAssets } from './assets.js';
 import {
-  clientErrorMessage, clientErrorStatus, DOWNLOAD_CHUNK, parseTarget, patternSlice, rawErrorResponse, sendError, sendJson,
+  clientErrorMessage, clientErrorStatus, DOWNLOAD_CHUNK, hostPort, parseTarget, patternSlice, rawErrorResponse, sendError, sendJson,
 } from './http-util.js';
 import { Registry, type ConnRecord, type ConnectionInfo } from './registry.js';
 import { UsageError } from './certs.js';
@@ -108,6 +108,9 @@ export const DEFAULTS: Defaults = {
 /** How long a connection we answered and ended may linger before it is destroyed. */
 const LINGER_MS = 2_000;
 
+/** A WebSocket with more than this queued gets no more messages (a dashboard that stopped reading). */
+const MAX_WS_BUFFERED = 1024 * 1024;
+
 type Route = { methods: string[]; handler: (req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => void };
 
 export class WebServer {
@@ -129,7 +132,6 @@ export class WebServer {
   private plaintextOnHttpsPort = 0;
   private readonly httpStats = { requests: 0, byStatus: {} as Record<string, number>, clientErrors: {} as Record<string, number> };
   private readonly wsStats = { total: 0, messages: 0 };
-  private readonly wsConn = new WeakMap<WebSocket, ConnRecord>();
   httpsAddress: Address | null = null;
   httpAddress: Address | null = null;
 
@@ -172,7 +174,6 @@ export class WebServer {
       connectionsCheckingInterval: o.connectionsCheckingInterval,
       keepAliveTimeout: o.keepAliveTimeout,
     });
-    this.httpServer.keepAliveTimeout = o.keepAliveTimeout;
     this.httpServer.timeout = o.idleTimeout;
     this.httpServer.on('request', (req, res) => this.onRequest(req, res));
     this.httpServer.on('clientError', (err, socket) => this.onClientError(err, socket));
@@ -300,7 +301,7 @@ export class WebServer {
   }
 
   private preTlsFailure(code: string, rec: ConnRecord): void {
-    this.preTlsFailures[code] = (this.preTlsFailures[code] ?? 0) + 1;
+    bump(this.preTlsFailures, code);
     rec.error = code;
     this.registry.setState(rec, 'failed');
   }
@@ -318,8 +319,7 @@ export class WebServer {
     // before it has read the answer; give up after a moment.
     raw.resume();
     raw.on('end', () => raw.destroy());
-    const t = setTimeout(() => raw.destroy(), LINGER_MS);
-    raw.once('close', () => clearTimeout(t));
+    destroyAfterLinger(raw);
   }
 
   private onSecure(s: TLSSocket): void {
@@ -345,7 +345,7 @@ export class WebServer {
       this.registry.setState(rec, 'active');
     }
     if (this.shuttingDown) res.setHeader('Connection', 'close');
-    res.once('finish', () => { this.httpStats.byStatus[res.statusCode] = (this.httpStats.byStatus[res.statusCode] ?? 0) + 1; });
+    res.once('finish', () => bump(this.httpStats.byStatus, res.statusCode));
     res.once('close', () => {
       if (!rec) return;
       rec.current = null;
@@ -376,7 +376,7 @@ export class WebServer {
 
   private onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer; reason?: string }, socket: Duplex): void {
     const code = err.code ?? 'ERR_UNKNOWN';
-    this.httpStats.clientErrors[code] = (this.httpStats.clientErrors[code] ?? 0) + 1;
+    bump(this.httpStats.clientErrors, code);
     const rec = this.registry.of(socket);
     if (rec) rec.error = code;
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -385,15 +385,14 @@ export class WebServer {
       return;
     }
     const status = clientErrorStatus(err);
-    this.httpStats.byStatus[status] = (this.httpStats.byStatus[status] ?? 0) + 1;
+    bump(this.httpStats.byStatus, status);
     if (rec) this.registry.setState(rec, 'closing');
     // end(), not write() + destroy(): a TLS socket encrypts asynchronously, and destroy would
     // drop the response. Keep reading (and dropping) so closing does not reset the connection.
     socket.end(rawErrorResponse(status, clientErrorMessage(err, status)));
     socket.on('data', () => {});
     socket.resume();
-    const t = setTimeout(() => socket.destroy(), LINGER_MS);
-    socket.once('close', () => clearTimeout(t));
+    destroyAfterLinger(socket);
   }
 
   private sendDashboard(res: ServerResponse, what: 'html' | 'script'): void {
@@ -488,8 +487,7 @@ export class WebServer {
     const url = parseTarget(req);
     const fail = (status: number, message: string) => {
       socket.end(rawErrorResponse(status, message));
-      const t = setTimeout(() => socket.destroy(), LINGER_MS);
-      socket.once('close', () => clearTimeout(t));
+      destroyAfterLinger(socket);
     };
     if (!url || url.pathname !== '/ws') { fail(404, `no WebSocket endpoint at ${url?.pathname ?? req.url}`); return; }
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') { fail(400, 'only WebSocket upgrades are supported'); return; }
@@ -499,15 +497,12 @@ export class WebServer {
       rec.requests++;
       rec.current = 'GET /ws';
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (rec) this.wsConn.set(ws, rec);
-      this.wss.emit('connection', ws, req);
-    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 
   private onWebSocket(ws: WebSocket, req: IncomingMessage): void {
     this.wsStats.total++;
-    const rec = this.wsConn.get(ws) ?? this.registry.of(req.socket);
+    const rec = this.registry.of(req.socket);
     if (rec) this.registry.setState(rec, 'websocket');
     ws.on('error', () => { /* closes */ });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -518,16 +513,14 @@ export class WebServer {
   }
 
   private sendTo(ws: WebSocket, msg: unknown): void {
-    // A dashboard that stops reading does not make the server buffer without bound.
-    if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > 1024 * 1024) return;
-    ws.send(JSON.stringify(msg));
+    if (writable(ws)) ws.send(JSON.stringify(msg));
   }
 
   private broadcast(msg: unknown): void {
     if (this.wss.clients.size === 0) return;
     const text = JSON.stringify(msg);
     for (const ws of this.wss.clients) {
-      if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount <= 1024 * 1024) ws.send(text);
+      if (writable(ws)) ws.send(text);
     }
   }
 
@@ -666,8 +659,19 @@ export function classify(b: Buffer): 'tls' | 'http' | 'more' {
   return b.length < 24 ? 'more' : 'tls';
 }
 
-function hostPort(a: Address): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+/** Open, and not backed up: a client that stops reading does not make the server buffer without bound. */
+function writable(ws: WebSocket): boolean {
+  return ws.readyState === WebSocket.OPEN && ws.bufferedAmount <= MAX_WS_BUFFERED;
+}
+
+function bump(counts: Record<string, number>, key: string | number): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+/** For a connection we answered and ended: destroy it if it is still open after LINGER_MS. */
+function destroyAfterLinger(socket: Duplex): void {
+  const t = setTimeout(() => socket.destroy(), LINGER_MS);
+  socket.once('close', () => clearTimeout(t));
 }
 
 function listen(server: net.Server, host: string, port: number): Promise<Address> {

@@ -178,7 +178,8 @@ function sample(s: Stats): void {
   renderChart();
 }
 
-const PANELS = (): Panel[] => [
+// The series' arrays are the history itself (filled in place), so the panels are made once.
+const PANELS: Panel[] = [
   { title: 'throughput (bytes/s)', unit: (v) => `${bytes(v)}/s`, series: [
     { label: 'in', color: '#2563eb', values: hist.in },
     { label: 'out', color: '#16a34a', values: hist.out },
@@ -192,14 +193,14 @@ const PANELS = (): Panel[] => [
 
 function renderChart(): void {
   const canvas = $<HTMLCanvasElement>('chart');
-  drawChart(canvas, PANELS(), HISTORY);
+  drawChart(canvas, PANELS, HISTORY);
   // The points drawn per series, readable from outside (tests, devtools): a canvas shows no DOM.
   canvas.dataset.samples = String(hist.in.length);
 }
 
 function renderLegend(): void {
   const legend = $('legend');
-  legend.replaceChildren(...PANELS().flatMap((p) => p.series).map((s) => {
+  legend.replaceChildren(...PANELS.flatMap((p) => p.series).map((s) => {
     const span = document.createElement('span');
     const i = document.createElement('i');
     i.style.background = s.color;
@@ -217,13 +218,11 @@ function replaceAll(list: Conn[]): void {
 function onMessage(msg: Message): void {
   switch (msg.type) {
     case 'hello':
-      self = msg.you;
-      last = null;
-      replaceAll(msg.connections);
-      renderTiles(msg.stats);
-      sample(msg.stats);
-      break;
     case 'stats':
+      if (msg.type === 'hello') {
+        self = msg.you;
+        last = null;
+      }
       replaceAll(msg.connections);
       renderTiles(msg.stats);
       sample(msg.stats);
