@@ -25,7 +25,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 CFLAGS=(-O3 -DMBEDTLS_CONFIG_FILE='<mbedtls_config.h>' -Iwasm -Imbedtls/include -Imbedtls/library
   -ffile-prefix-map="$PWD"=. -fno-ident -Wall -Wno-unused-function)
 
-srcs=$( (ls mbedtls/library/*.c; echo wasm/shim.c) | LC_ALL=C sort)
+srcs=$( (ls mbedtls/library/*.c wasm/*.c) | LC_ALL=C sort)
 export work
 printf '%s\n' $srcs | xargs -P "$jobs" -I{} sh -c '
   src="$1"; shift
