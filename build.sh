@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds wasm/mbedtls.wasm from mbedtls/ (upstream, unmodified) and wasm/ (config, shim) with
 # Debian's emscripten 3.1.6. Reproducible: fixed flags, sorted inputs, no paths or timestamps in
-# the output; two builds give byte-identical files. Writes wasm/mbedtls.wasm and wasm/BUILD-INFO.
+# the output; two builds give byte-identical files. Writes wasm/mbedtls.wasm (wasm SIMD), wasm/mbedtls-nosimd.wasm and wasm/BUILD-INFO.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -31,23 +31,40 @@ printf '%s\n' $srcs | xargs -P "$jobs" -I{} sh -c '
   src="$1"; shift
   obj="$work/$(echo "$src" | tr / _).o"
   emcc "$@" -c "$src" -o "$obj"
+  # ChaCha20 has a wasm SIMD path (wasm/chacha20.c); only that file is built with SIMD, since
+  # clang autovectorising mbedTLS made it slower. A second object without SIMD makes the
+  # fallback module for runtimes that lack wasm SIMD.
+  if [ "$src" = wasm/chacha20.c ]; then emcc "$@" -msimd128 -c "$src" -o "$work/simd_$(basename "$obj")"; fi
 ' _ {} "${CFLAGS[@]}"
 
 objs=$(printf '%s\n' $srcs | tr / _ | sed "s|^|$work/|; s|\$|.o|")
-emcc -O3 $objs -o "$work/mbedtls.wasm" \
-  -sSTANDALONE_WASM --no-entry \
-  --js-library wasm/imports.js \
-  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=128KB \
-  -sERROR_ON_UNDEFINED_SYMBOLS=1 -sFILESYSTEM=0 -sEXPORTED_FUNCTIONS=_malloc,_free
+simd_objs=$(printf '%s\n' $objs | sed "s|$work/wasm_chacha20.c.o|$work/simd_wasm_chacha20.c.o|")
+link() {
+  out=$1; shift
+  emcc -O3 "$@" -o "$work/$out" \
+    -sSTANDALONE_WASM --no-entry \
+    --js-library wasm/imports.js \
+    -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=128KB \
+    -sERROR_ON_UNDEFINED_SYMBOLS=1 -sFILESYSTEM=0 -sEXPORTED_FUNCTIONS=_malloc,_free
+  cp "$work/$out" "wasm/$out"
+}
+# mbedtls.wasm uses wasm SIMD (every current engine: Node >= 16.4, Chrome/Edge >= 91,
+# Firefox >= 89, Safari >= 16.4); mbedtls-nosimd.wasm is the same library without it.
+link mbedtls.wasm $simd_objs
+link mbedtls-nosimd.wasm $objs
 
-cp "$work/mbedtls.wasm" wasm/mbedtls.wasm
 sum=$(sha256sum wasm/mbedtls.wasm | cut -d' ' -f1)
+sum_nosimd=$(sha256sum wasm/mbedtls-nosimd.wasm | cut -d' ' -f1)
 cat > wasm/BUILD-INFO <<INFO
 file: wasm/mbedtls.wasm
 sha256: $sum
 bytes: $(wc -c < wasm/mbedtls.wasm)
+file: wasm/mbedtls-nosimd.wasm
+sha256: $sum_nosimd
+bytes: $(wc -c < wasm/mbedtls-nosimd.wasm)
 toolchain: emscripten $emver (Debian package emscripten $(dpkg-query -W -f='${Version}' emscripten 2>/dev/null || echo unknown)), clang $(emcc -v 2>&1 | sed -n 's/.*clang version \([0-9.]*\).*/\1/p' | head -1)
 mbedtls: $(sed -n 's/^version: //p' mbedtls/VERSION)
 built by: ./build.sh
 INFO
+echo "wasm/mbedtls-nosimd.wasm $sum_nosimd"
 echo "wasm/mbedtls.wasm $sum"

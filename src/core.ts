@@ -3,7 +3,7 @@
  * errors, transports, the scheduler, certificates. Nothing here imports node:*.
  */
 export { TlsError, type Fault } from './errors/tls-error.js';
-export { ready, isReady, lib as wasmLibrary, type WasmSource } from './wasm/module.js';
+export { ready, isReady, lib as wasmLibrary, wasmSimdSupported, type WasmSource } from './wasm/module.js';
 export { TlsConfig, type SecureOptions, type CertificateOptions, type PemInput, type CheckServerIdentity } from './engine/config.js';
 export { TlsEngine, type EngineOptions, type EngineEvent, type EngineState, type Step, type Want, type CipherInfo } from './engine/tls-engine.js';
 import { CIPHER_SUITES } from './engine/ciphers.js';

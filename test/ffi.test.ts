@@ -32,11 +32,21 @@ test('the module imports only our functions (no WASI, no emscripten glue)', () =
   assert.equal(imports, ['env.emscripten_notify_memory_growth', 'env.tlsw_js_now_ms', 'env.tlsw_js_random']);
 });
 
-test('the committed wasm matches the sha256 recorded next to it', async () => {
-  const info = readFileSync(new URL('../wasm/BUILD-INFO', import.meta.url), 'utf8');
-  const want = /^sha256: ([0-9a-f]{64})$/m.exec(info)?.[1];
-  const got = Buffer.from(await crypto.subtle.digest('SHA-256', wasm)).toString('hex');
-  assert.is(got, want);
+for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
+  test(`the committed ${file} matches the sha256 recorded for it in BUILD-INFO`, async () => {
+    const info = readFileSync(new URL('../wasm/BUILD-INFO', import.meta.url), 'utf8');
+    const want = new RegExp(`^file: wasm/${file.replace('.', '\\.')}\\nsha256: ([0-9a-f]{64})$`, 'm').exec(info)?.[1];
+    const bytes = readFileSync(new URL(`../wasm/${file}`, import.meta.url));
+    const got = Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+    assert.ok(want, `BUILD-INFO names ${file}`);
+    assert.is(got, want);
+  });
+}
+
+test('mbedtls-nosimd.wasm has the same exports and imports as mbedtls.wasm', () => {
+  const other = new WebAssembly.Module(readFileSync(new URL('../wasm/mbedtls-nosimd.wasm', import.meta.url)));
+  const names = (m: WebAssembly.Module) => [WebAssembly.Module.exports(m).map((e) => `${e.kind} ${e.name}`).sort(), WebAssembly.Module.imports(m).map((i) => `${i.module}.${i.name}`).sort()];
+  assert.equal(names(other), names(module));
 });
 
 test('the library reports mbedTLS 3.6.6 and is initialised once', () => {

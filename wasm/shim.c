@@ -38,6 +38,7 @@
 #include "mbedtls/psa_util.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/sha1.h"
+#include "mbedtls/chacha20.h"
 #include "psa/crypto.h"
 #include "ssl_misc.h" /* library-internal: record buffer pointers for parking, flush */
 
@@ -200,6 +201,69 @@ TLSW_API void tlsw_hash_sha256(const uint8_t *in, size_t len, uint8_t *out32)
 TLSW_API void tlsw_hash_sha1(const uint8_t *in, size_t len, uint8_t *out20)
 {
     mbedtls_sha1(in, len, out20);
+}
+
+/* ---- primitives with our own implementations (wasm/curve25519.c, ecdsa-verify.c, chacha20.c),
+ * exported so tests can hold them against other implementations (test/crypto.test.ts). Each
+ * goes through the same mbedTLS entry points a TLS connection uses. */
+
+/* X25519 through PSA, as TLS 1.3 key exchange does. Returns a PSA status (0: ok). */
+TLSW_API int tlsw_crypto_x25519(const uint8_t *priv32, const uint8_t *pub32, uint8_t *out32)
+{
+    psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t key = 0;
+    size_t olen = 0;
+    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_MONTGOMERY));
+    psa_set_key_bits(&attr, 255);
+    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_DERIVE);
+    psa_set_key_algorithm(&attr, PSA_ALG_ECDH);
+    psa_status_t st = psa_import_key(&attr, priv32, 32, &key);
+    if (st == PSA_SUCCESS) {
+        st = psa_raw_key_agreement(PSA_ALG_ECDH, key, pub32, 32, out32, 32, &olen);
+        psa_destroy_key(key);
+    }
+    return (int) st;
+}
+
+/* ECDSA verification of a hash (32, 48 or 64 bytes) against a SubjectPublicKeyInfo, through
+ * mbedtls_pk_verify as certificate and handshake signatures are. Returns an mbedTLS code. */
+TLSW_API int tlsw_crypto_ecdsa_verify(const uint8_t *spki, size_t spki_len, const uint8_t *hash,
+                                      size_t hlen, const uint8_t *sig, size_t sig_len)
+{
+    mbedtls_md_type_t md = hlen == 32 ? MBEDTLS_MD_SHA256 : hlen == 48 ? MBEDTLS_MD_SHA384
+                         : hlen == 64 ? MBEDTLS_MD_SHA512 : MBEDTLS_MD_NONE;
+    if (md == MBEDTLS_MD_NONE) {
+        return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
+    }
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    int ret = mbedtls_pk_parse_public_key(&pk, spki, spki_len);
+    if (ret == 0) {
+        ret = mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECKEY) ? mbedtls_pk_verify(&pk, md, hash, hlen, sig, sig_len)
+                                                      : MBEDTLS_ERR_PK_TYPE_MISMATCH;
+    }
+    mbedtls_pk_free(&pk);
+    return ret;
+}
+
+/* ChaCha20 keystream xor from block `counter`, fed to mbedtls_chacha20_update in pieces of
+ * `step` bytes (0: all at once), so tests reach the leftover-keystream paths. */
+TLSW_API int tlsw_crypto_chacha20(const uint8_t *key32, const uint8_t *nonce12, uint32_t counter,
+                                  const uint8_t *in, uint8_t *out, size_t len, size_t step)
+{
+    mbedtls_chacha20_context ctx;
+    mbedtls_chacha20_init(&ctx);
+    int ret = mbedtls_chacha20_setkey(&ctx, key32);
+    if (ret == 0) {
+        ret = mbedtls_chacha20_starts(&ctx, nonce12, counter);
+    }
+    for (size_t off = 0; ret == 0 && off < len;) {
+        size_t n = (step == 0 || step > len - off) ? len - off : step;
+        ret = mbedtls_chacha20_update(&ctx, n, in + off, out + off);
+        off += n;
+    }
+    mbedtls_chacha20_free(&ctx);
+    return ret;
 }
 
 /* One result buffer for functions that return variable-length data (session blobs, PEM).

@@ -19,6 +19,11 @@
  * imports into asset URLs can use the export instead, e.g. Vite:
  *   import wasmUrl from 'mbedtls-wasm/wasm/mbedtls.wasm?url';  await ready(wasmUrl);
  *
+ * mbedtls.wasm uses wasm SIMD (all current browsers: Chrome/Edge 91+, Firefox 89+, Safari 16.4+).
+ * For older engines the package also ships mbedtls-nosimd.wasm, the same library without SIMD
+ * (ChaCha20 about half as fast):
+ *   await ready(wasmSimdSupported() ? simdUrl : noSimdUrl);
+ *
  * Nothing reachable from this file imports node:* (test/bundle.test.ts checks the bundle of an
  * app that imports the built package through its browser export).
  */

@@ -189,7 +189,22 @@ export function initSync(bytes: BufferSource): WasmLib {
 function loadFailure(e: unknown): TlsError {
   if (e instanceof TlsError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  return new TlsError('ERR_TLS_WASM_NOT_READY', 'local', `loading the wasm module failed: ${message}`, { cause: e });
+  const hint = e instanceof WebAssembly.CompileError && !wasmSimdSupported()
+    ? ' (this runtime has no wasm SIMD: load mbedtls-nosimd.wasm instead of mbedtls.wasm)' : '';
+  return new TlsError('ERR_TLS_WASM_NOT_READY', 'local', `loading the wasm module failed: ${message}${hint}`, { cause: e });
+}
+
+// The smallest module that uses a SIMD instruction: () -> v128 { i8x16.splat(i32.const 0) }.
+const SIMD_PROBE = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 0x0a, 8, 1, 6, 0, 0x41, 0, 0xfd, 0x0f, 0x0b]);
+let simd: boolean | undefined;
+
+/**
+ * Whether this runtime runs wasm SIMD, which mbedtls.wasm uses (for ChaCha20). Every current
+ * engine does; where this is false (older Safari, Node < 16.4), load mbedtls-nosimd.wasm.
+ */
+export function wasmSimdSupported(): boolean {
+  simd ??= WebAssembly.validate(SIMD_PROBE);
+  return simd;
 }
 
 async function toBytesOrInstance(source: WasmSource, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
