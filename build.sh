@@ -22,7 +22,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tlsw-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 jobs=$(nproc 2>/dev/null || echo 2)
 
-CFLAGS=(-O3 -DMBEDTLS_CONFIG_FILE='<mbedtls_config.h>' -Iwasm -Imbedtls/include -Imbedtls/library
+# -mbulk-memory: memcpy/memset become wasm memory.copy/fill (supported wherever wasm is in use
+# today: Chrome 75+, Firefox 79+, Safari 15+, Node 12.5+), ~10% of the bulk-transfer CPU.
+CFLAGS=(-O3 -mbulk-memory -DMBEDTLS_CONFIG_FILE='<mbedtls_config.h>' -Iwasm -Imbedtls/include -Imbedtls/library
   -ffile-prefix-map="$PWD"=. -fno-ident -Wall -Wno-unused-function)
 
 srcs=$( (ls mbedtls/library/*.c wasm/*.c) | LC_ALL=C sort)
@@ -41,7 +43,7 @@ objs=$(printf '%s\n' $srcs | tr / _ | sed "s|^|$work/|; s|\$|.o|")
 simd_objs=$(printf '%s\n' $objs | sed "s|$work/wasm_chacha20.c.o|$work/simd_wasm_chacha20.c.o|")
 link() {
   out=$1; shift
-  emcc -O3 "$@" -o "$work/$out" \
+  emcc -O3 -mbulk-memory "$@" -o "$work/$out" \
     -sSTANDALONE_WASM --no-entry \
     --js-library wasm/imports.js \
     -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=128KB \

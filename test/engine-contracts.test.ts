@@ -363,6 +363,50 @@ test('outboundLimit 1000: a 100 KiB write takes one record at a time', () => {
 
 // ---- reads with several records buffered -----------------------------------------------------
 
+for (const v of VERSIONS) {
+  test(`${v}: read() returns queued records in batches of up to 64 KiB, then close_notify on the next call`, () => {
+    withPair((p) => {
+      assert.equal(handshake(p), { client: 'done', server: 'done' });
+      settle(p);
+      const parts = [1, 2, 3, 4, 5].map((i) => bytes(16000, 60 + i));
+      const wire: Uint8Array[] = [];
+      for (const d of parts) { assert.equal(p.server.write(d), { step: 'done', written: d.length }); wire.push(drain(p.server)); }
+      assert.is(p.server.close(), 'done');
+      wire.push(drain(p.server));
+      p.client.feed(concat(wire));
+      const r1 = p.client.read(), r2 = p.client.read();
+      assert.is(r1.step, 'done');
+      assert.is(r1.data!.length, 64000, 'four records in the first batch (a fifth would not fit in 64 KiB)');
+      assert.is(r2.step, 'done');
+      assert.ok(equal(concat([r1.data!, r2.data!]), concat(parts)), 'byte-exact, in order');
+      assert.is(p.client.read().step, 'closed', 'close_notify after the data, on its own call');
+      assert.is(p.client.read().step, 'closed');
+    }, {}, only(v));
+  });
+
+  test(`${v}: read(): a corrupted record after plaintext: that plaintext first, then the typed error (sticky)`, () => {
+    withPair((p) => {
+      assert.equal(handshake(p), { client: 'done', server: 'done' });
+      settle(p);
+      const parts = [bytes(3000, 1), bytes(3000, 2)];
+      for (const d of parts) p.server.write(d);
+      const good = drain(p.server);
+      p.server.write(bytes(3000, 3));
+      const bad = drain(p.server);
+      bad[bad.length - 3]! ^= 0x40;   // inside the AEAD tag
+      p.client.feed(concat([good, bad]));
+      const r1 = p.client.read();
+      assert.is(r1.step, 'done');
+      assert.ok(equal(r1.data!, concat(parts)));
+      const r2 = p.client.read();
+      assert.is(r2.step, 'failed');
+      assert.ok(p.client.error instanceof TlsError);
+      assert.match(p.client.error!.code, /^ERR_TLS_/);
+      assert.is(p.client.read().step, 'failed', 'sticky');
+    }, {}, only(v));
+  });
+}
+
 test('TLSv1.3: NewSessionTicket and application data in one feed: all read, session event', () => {
   withPair((p) => {
     assert.equal(handshake(p), { client: 'done', server: 'done' });

@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ours from '../src/node/index.js';
 import { FaultTransport } from '../src/transport/fault.js';
+import { StreamTransport } from '../src/transport/stream.js';
 import { memoryPair } from '../src/transport/memory.js';
 import { lib } from '../src/wasm/module.js';
 import { bytes, concat, equal, heapBaseline, records } from './helpers/pair.js';
@@ -189,6 +190,44 @@ own('write() returns false at the high-water mark; drain fires after the transpo
   assert.ok(equal(await within(got, 'data'), concat(sent)), 'byte-exact');
   client.end();
   await within(closed, 'close');
+});
+
+own('16 KiB writes against the high-water mark go out as full records, not one short record per batch', async () => {
+  // Over TCP, as the bulk benchmark runs: the writer refills on 'drain'.
+  const tcp = net.createServer();
+  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
+  const port = (tcp.address() as AddressInfo).port;
+  const accepted = once(tcp, 'connection');
+  const raw = net.connect(port, HOST);
+  await once(raw, 'connect');
+  const [rawServer] = (await accepted) as [net.Socket];
+  const wire = new WireTap(new StreamTransport(raw));
+  const server = new ours.TLSSocket(rawServer, { isServer: true, ...pem.ecdsa() });
+  const client = new ours.TLSSocket(null, { ...clientOpts, transport: wire, maxVersion: 'TLSv1.3' });
+  const got = collect(server);
+  try {
+    await Promise.all([once(server, 'secure'), once(client, 'secureConnect')]);
+    const from = wire.sent.length;
+    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(bytes(16384, 100 + i)));
+    await new Promise<void>((resolve) => {
+      let i = 0;
+      const go = () => {
+        while (i < chunks.length) { if (!client.write(chunks[i++]!)) { client.once('drain', go); return; } }
+        resolve();
+      };
+      go();
+    });
+    client.end();
+    assert.ok(equal(await within(got, 'end'), concat(chunks)), 'byte-exact');
+    const data = records(concat(wire.sent.slice(from))).filter((r) => r.type === 23);
+    // 655360 bytes at 16383 per TLS 1.3 record is 41 records (one more for close_notify, which is
+    // also type 23 in TLS 1.3); a 4-byte tail per 64 KiB batch would make it about 50.
+    assert.ok(data.length <= 43, `${data.length} application-data records`);
+  } finally {
+    server.destroy();
+    client.destroy();
+    tcp.close();
+  }
 });
 
 own('writes in one tick coalesce: two TLSSocket writes go out as one application-data record', async () => {

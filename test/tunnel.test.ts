@@ -211,7 +211,8 @@ test('over the cap after connect: a target that writes faster than the client re
   const server = net.createServer((s) => {
     targetSocket = s;
     s.on('error', () => {});
-    const pump = () => { while (!s.destroyed && written < FLOOD_LIMIT && s.write(chunk)) written += chunk.length; };
+    // Every chunk write() takes counts, including the one it answers false to.
+    const pump = () => { while (!s.destroyed && written < FLOOD_LIMIT) { const ok = s.write(chunk); written += chunk.length; if (!ok) break; } };
     s.on('drain', pump);
     pump();
   });

@@ -85,6 +85,8 @@ export interface CipherInfo { name: string; standardName: string; version: TlsVe
 
 /** A record's worth of plaintext per mbedtls_ssl_write / mbedtls_ssl_read call. */
 const RECORD = 16384;
+/** One read() returns the plaintext of up to this many bytes of records (see read()). */
+const READ_BATCH = 4 * RECORD;
 /** MBEDTLS_ERR_SSL_INVALID_RECORD, MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE */
 const INVALID_RECORD = -0x7200;
 const NO_CLIENT_CERTIFICATE = -0x7480;
@@ -116,6 +118,8 @@ export class TlsEngine implements Disposable {
   private keylog: boolean;
   private _peerClosed = false;
   private _localClosed = false;
+  /** A read result met after plaintext in the same read() call, handled by the next call. */
+  private stashedReadRc: number | null = null;
   private _authorized = false;
   private _authorizationError: string | null = null;
   private peerCertCache: PeerCertificate[] | null = null;
@@ -303,14 +307,34 @@ export class TlsEngine implements Disposable {
       if (hs !== 'done') return { step: hs, data: null };
     }
     const x = this.lib.x;
-    const buf = this.lib.scratch(RECORD);
+    const buf = this.lib.scratch(READ_BATCH);
     // Bounded by progress: every iteration must consume input or surface an event.
     for (;;) {
       const before = x.tlsw_conn_in_len(conn);
-      const rc = x.tlsw_conn_read(conn, buf, RECORD);
+      let rc: number;
+      if (this.stashedReadRc !== null) {
+        rc = this.stashedReadRc;
+        this.stashedReadRc = null;
+      } else {
+        rc = x.tlsw_conn_read(conn, buf, RECORD);
+      }
       if (rc > 0) {
+        // Go on decrypting the records already queued, up to READ_BATCH: one copy out and one
+        // plaintext event per batch instead of per record. A close_notify or an error that ends
+        // the batch is kept for the next read(), which handles it exactly as if it had come
+        // first: after the plaintext before it, with nothing reordered or lost.
+        let len = rc;
+        while (len + RECORD <= READ_BATCH && (x.tlsw_conn_in_len(conn) > 0 || x.tlsw_conn_check_pending(conn))) {
+          const more = x.tlsw_conn_read(conn, (buf + len) as BytePtr, RECORD);
+          if (more > 0) { len += more; continue; }
+          if (more === RC.RECEIVED_NEW_SESSION_TICKET) { this.emitSession(); continue; }
+          // Only final results are kept; a want or an empty record (0) is simply met again, or
+          // not, by the next mbedtls_ssl_read.
+          if (more < 0 && more !== RC.WANT_READ && more !== RC.WANT_WRITE) this.stashedReadRc = more;
+          break;
+        }
         this.collectKeylog();
-        return { step: 'done', data: this.lib.copyOut(buf, rc) };
+        return { step: 'done', data: this.lib.copyOut(buf, len) };
       }
       if (rc === RC.RECEIVED_NEW_SESSION_TICKET) {
         this.emitSession();

@@ -116,6 +116,8 @@ const RECORD = 16383;
  */
 export const INBOUND_CAP = 128 * 1024;
 
+const STAGING = new Uint8Array(RECORD);
+
 export class Pump {
   readonly counters: Counters;
   private readonly hwm: number;
@@ -528,6 +530,16 @@ export class Pump {
       progress = true;
     }
     while (this.queue.length > 0) {
+      if (this.aboveHwm && this.queued < RECORD && this.queued < this.hwm) {
+        // Only a part-record tail is left while the writer waits on the high-water mark:
+        // release the writer first, so what it writes next fills this record instead of the
+        // tail going out as a short record of its own (64 KiB of 16 KiB writes would otherwise
+        // end every batch with a 4-byte record: 1.25 records and socket writes per write).
+        this.aboveHwm = false;
+        this.host.onQueueBelowHighWater();
+        if (this.dead) return progress;
+        if (this.queue.length === 0) break;
+      }
       const record = this.nextRecord();
       this.counters.add('ops');
       const { step, written } = this.engine.write(record);
@@ -564,7 +576,9 @@ export class Pump {
     const headRest = head.data.length - head.offset;
     if (headRest >= RECORD || this.queue.length === 1) return head.data.subarray(head.offset, head.offset + RECORD);
     const size = Math.min(RECORD, this.queued);
-    const out = new Uint8Array(size);
+    // engine.write copies the record into wasm memory before returning (and keeps its own copy
+    // of a started record), so one staging buffer serves every pump.
+    const out = STAGING.subarray(0, size);
     let filled = 0;
     for (const c of this.queue) {
       const n = Math.min(c.data.length - c.offset, size - filled);
