@@ -154,6 +154,30 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
     for (const step of [0, 1000, 4096, 16383]) assert.ok(chacha(key, nonce, 1, big, step).out.equals(nodeChacha(1, big)), `16 KiB step ${step}`);
   });
 
+  test(`${file}: ChaCha20-Poly1305 tags and ciphertext match node:crypto for any AAD and message length, in any pieces`, () => {
+    const seal = (key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, step: number) => {
+      const r = call([key, nonce, aad, data, new Uint8Array(16)], data.length, ([k, n, a, d, t], out) => {
+        const rc = x.tlsw_crypto_chachapoly(k!, n!, a!, aad.length, d!, out, data.length, step, t!);
+        return { rc, tag: Buffer.from(new Uint8Array(x.memory.buffer, t!, 16)) };
+      });
+      return { rc: r.rc.rc, tag: r.rc.tag, out: r.out };
+    };
+    for (let i = 0; i < 120; i++) {
+      const key = randomBytes(32), nonce = randomBytes(12);
+      const aad = randomBytes(i % 3 === 0 ? 13 : (i * 7) % 40), data = randomBytes(i < 100 ? i * 5 : 16384 + i);
+      const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+      c.setAAD(aad, { plaintextLength: data.length });
+      const want = Buffer.concat([c.update(data), c.final()]), wantTag = c.getAuthTag();
+      for (const step of [0, 1, 15, 16, 17, 31, 33, 100]) {
+        if (step === 1 && data.length > 2000) continue;
+        const got = seal(key, nonce, aad, data, step);
+        assert.is(got.rc, 0);
+        assert.ok(got.out.equals(want), `ciphertext, case ${i} step ${step}`);
+        assert.is(got.tag.toString('hex'), wantTag.toString('hex'), `tag, case ${i} (aad ${aad.length}, data ${data.length}) step ${step}`);
+      }
+    }
+  });
+
   test(`${file}: the ChaCha20 block counter wraps from 2^32 - 1 to 0 (mbedTLS's behaviour), in every path`, () => {
     const key = randomBytes(32), nonce = randomBytes(12);
     const data = randomBytes(64 * 9);

@@ -39,6 +39,7 @@
 #include "mbedtls/sha256.h"
 #include "mbedtls/sha1.h"
 #include "mbedtls/chacha20.h"
+#include "mbedtls/chachapoly.h"
 #include "psa/crypto.h"
 #include "ssl_misc.h" /* library-internal: record buffer pointers for parking, flush */
 
@@ -263,6 +264,33 @@ TLSW_API int tlsw_crypto_chacha20(const uint8_t *key32, const uint8_t *nonce12, 
         off += n;
     }
     mbedtls_chacha20_free(&ctx);
+    return ret;
+}
+
+/* ChaCha20-Poly1305 encryption (RFC 8439) as a TLS record is sealed, the plaintext fed in
+ * pieces of `step` bytes (0: all at once) so Poly1305's partial-block paths are reached too. */
+TLSW_API int tlsw_crypto_chachapoly(const uint8_t *key32, const uint8_t *nonce12, const uint8_t *aad,
+                                    size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
+                                    size_t step, uint8_t *tag16)
+{
+    mbedtls_chachapoly_context ctx;
+    mbedtls_chachapoly_init(&ctx);
+    int ret = mbedtls_chachapoly_setkey(&ctx, key32);
+    if (ret == 0) {
+        ret = mbedtls_chachapoly_starts(&ctx, nonce12, MBEDTLS_CHACHAPOLY_ENCRYPT);
+    }
+    if (ret == 0) {
+        ret = mbedtls_chachapoly_update_aad(&ctx, aad, aad_len);
+    }
+    for (size_t off = 0; ret == 0 && off < len;) {
+        size_t n = (step == 0 || step > len - off) ? len - off : step;
+        ret = mbedtls_chachapoly_update(&ctx, n, in + off, out + off);
+        off += n;
+    }
+    if (ret == 0) {
+        ret = mbedtls_chachapoly_finish(&ctx, tag16);
+    }
+    mbedtls_chachapoly_free(&ctx);
     return ret;
 }
 
