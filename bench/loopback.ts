@@ -46,20 +46,34 @@ async function measure(impl: 'ours' | 'node', quick: boolean) {
   const ms = quick ? 2000 : 5000;
   const hs13 = (await client.ask<{ rate: number }>({ cmd: 'handshakes', port, ms, version: 'TLSv1.3' })).rate;
   const hs12 = (await client.ask<{ rate: number }>({ cmd: 'handshakes', port, ms, version: 'TLSv1.2' })).rate;
-  const bulk = await client.ask<{ mbps: number; cipher: string }>({ cmd: 'bulk', port, bytes: quick ? 64 << 20 : 256 << 20 });
-  client.child.send({ cmd: 'exit' });
-  server.child.send({ cmd: 'exit' });
-  return { hs13, hs12, bulk: bulk.mbps, cipher: bulk.cipher, memPerConn: (mem1.rss - mem0.rss) / Math.max(1, mem1.sockets), stallCpu: cpu1 - cpu0, held: n };
+  const bulk = () => client.ask<{ mbps: number; cipher: string }>({ cmd: 'bulk', port, bytes: quick ? 64 << 20 : 256 << 20 });
+  const exit = () => { client.child.send({ cmd: 'exit' }); server.child.send({ cmd: 'exit' }); };
+  return { hs13, hs12, bulk, exit, memPerConn: (mem1.rss - mem0.rss) / Math.max(1, mem1.sockets), stallCpu: cpu1 - cpu0, held: n };
+}
+
+/** Bulk rounds alternate between the two implementations and each keeps its best, so a noisy
+ * moment on this shared machine hits both alike (node:tls's single runs varied by 30-40%). */
+async function bulkRounds(o: Awaited<ReturnType<typeof measure>>, n: Awaited<ReturnType<typeof measure>>, rounds: number) {
+  const best = { ours: 0, node: 0, oursCipher: '', nodeCipher: '' };
+  for (let i = 0; i < rounds; i++) {
+    const a = await o.bulk(), b = await n.bulk();
+    if (a.mbps > best.ours) { best.ours = a.mbps; best.oursCipher = a.cipher; }
+    if (b.mbps > best.node) { best.node = b.mbps; best.nodeCipher = b.cipher; }
+  }
+  return best;
 }
 
 export async function runLoopbackBench(quick: boolean): Promise<Row[]> {
   const o = await measure('ours', quick);
   const n = await measure('node', quick);
+  const bulk = await bulkRounds(o, n, quick ? 1 : 3);
+  o.exit();
+  n.exit();
   const stallSecs = quick ? 3 : 10;
   return [
     { label: 'loopback full handshakes/s TLSv1.3 (4 in parallel, separate processes)', unit: 'hs/s', ours: o.hs13, node: n.hs13 },
     { label: 'loopback full handshakes/s TLSv1.2', unit: 'hs/s', ours: o.hs12, node: n.hs12 },
-    { label: `loopback single-connection bulk MB/s (${o.cipher} / node ${n.cipher})`, unit: 'MB/s', ours: o.bulk, node: n.bulk },
+    { label: `loopback single-connection bulk MB/s, best of ${quick ? 1 : 3} alternating rounds (${bulk.oursCipher} / node ${bulk.nodeCipher})`, unit: 'MB/s', ours: bulk.ours, node: bulk.node },
     { label: `server CPU ms while ${o.held} connections stall on WANT for ${stallSecs} s`, unit: 'ms', ours: o.stallCpu * 1000, node: n.stallCpu * 1000 },
     { label: 'server memory per idle connection (RSS delta / connections)', unit: 'bytes', ours: o.memPerConn, node: n.memPerConn },
   ];

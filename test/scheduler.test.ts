@@ -4,6 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Counters, type CounterValues } from '../src/scheduler/counters.js';
 import { INBOUND_CAP } from '../src/scheduler/pump.js';
+import { memoryPair } from '../src/transport/memory.js';
+import { FaultTransport } from '../src/transport/fault.js';
 import { bytes, equal, records } from './helpers/pair.js';
 import { pumpPair, settle, text, until, type PumpPair, type Side } from './helpers/pumps.js';
 
@@ -450,5 +452,22 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     p.dispose();
   });
 }
+
+test('the memory and fault transports keep what write() was given: a Buffer reused right after is delivered as written', async () => {
+  for (const hold of [false, true]) {
+    const [a, b] = memoryPair();
+    const sender = hold ? new FaultTransport(a) : a;
+    const got: Uint8Array[] = [];
+    sender.attach({ onData: () => {}, onEnd: () => {}, onDrain: () => {}, onClose: () => {} });
+    b.attach({ onData: (d) => got.push(d), onEnd: () => {}, onDrain: () => {}, onClose: () => {} });
+    if (hold) (sender as FaultTransport).holdOutbound(1);
+    const buf = Buffer.from('first write');
+    sender.write(buf);
+    buf.fill(0x2a);   // node's contract lets the caller reuse its buffer once write() returned
+    if (hold) (sender as FaultTransport).releaseOutbound();
+    await until(() => got.length > 0, 'delivery');
+    assert.is(Buffer.concat(got).toString(), 'first write', hold ? 'held by the fault transport' : 'memory transport');
+  }
+});
 
 test.run();

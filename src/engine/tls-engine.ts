@@ -270,7 +270,8 @@ export class TlsEngine implements Disposable {
       if (rc > 0) { written += rc; continue; }
       if (rc === RC.WANT_READ || rc === RC.WANT_WRITE) {
         // mbedTLS has started this record: it owns these exact bytes until a retry completes.
-        this.pending = chunk.slice();
+        // A copy: `data` may be a Buffer, whose slice() is a view of the caller's memory.
+        this.pending = new Uint8Array(chunk);
         written += chunk.length;
         return { step: this.blocked(rc, 'write'), written };
       }

@@ -69,7 +69,7 @@ export class FaultTransport implements Transport {
     this.stats.writes++;
     this.stats.bytesWritten += data.length;
     if (this.outHeld) {
-      this.outbox.push(data.slice());
+      this.outbox.push(new Uint8Array(data));   // a copy, also for a Buffer
       this.outboxBytes += data.length;
       if (this.outboxBytes >= this.outCapacity) this.full = true;
       return !this.full;

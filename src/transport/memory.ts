@@ -35,7 +35,7 @@ class MemoryEnd implements Transport {
 
   write(data: Uint8Array): boolean {
     if (this.closed || this.ended) return false;
-    const copy = data.slice();
+    const copy = new Uint8Array(data);   // a copy, also for a Buffer (whose slice() is a view)
     this.inFlight += copy.length;
     this.peer.inbox.push(copy);
     this.peer.schedule();

@@ -116,7 +116,7 @@ export class WebSocketTransport implements Transport {
     if (this.dead || this.closed || this.endRequested) return false;
     if (data.length === 0) return true;
     if (this.socket.readyState === CONNECTING) {
-      this.early.push(data.slice());
+      this.early.push(new Uint8Array(data));   // a copy, also for a Buffer
       this.earlyBytes += data.length;
       if (this.earlyBytes > this.maxBuffered) this.overflow('outbound');
       return true;
