@@ -47,6 +47,7 @@ export const NODE_SUITES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^bundle\.test\.ts$/, 'builds the package with esbuild/tsc and bundles it'],
   [/^cli(-.*)?\.test\.ts$/, 'the CLI as child processes'],
   [/^consumers\.test\.ts$/, 'node:http, node:https, ws and undici over the node:tls-style sockets'],
+  [/^crypto\.test\.ts$/, 'our primitives in both wasm files (read from disk) against node:crypto'],
   [/^ffi\.test\.ts$/, 'reads wasm/mbedtls.wasm and wasm/shim.c from disk'],
   [/^interop\.test\.ts$/, 'openssl and gnutls peer processes'],
   [/^layers\.test\.ts$/, 'reads the source tree from disk'],
