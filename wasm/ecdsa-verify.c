@@ -434,6 +434,9 @@ static void derive_e(u256 e, const unsigned char *buf, size_t blen)
     }
 }
 
+/* p256_verify's answer for a key not in affine form: not an mbedTLS code, never returned. */
+#define P256_NOT_AFFINE 1
+
 static int p256_verify(const mbedtls_ecp_group *grp, const unsigned char *buf, size_t blen,
                        const mbedtls_ecp_point *Q, const mbedtls_mpi *r, const mbedtls_mpi *s)
 {
@@ -450,10 +453,14 @@ static int p256_verify(const mbedtls_ecp_group *grp, const unsigned char *buf, s
         return MBEDTLS_ERR_ECP_VERIFY_FAILED;
     }
 
-    /* The public key: affine, coordinates below p, on the curve (y^2 = x^3 - 3x + b). */
+    /* The public key: coordinates below p, on the curve (y^2 = x^3 - 3x + b). Keys mbedTLS parses
+     * are affine (Z = 1); anything else is left to mbedTLS's own checks (generic_verify). */
     static const u256 one_plain = { 1 };
-    if (u_from_mpi(qx, &Q->X) != 0 || u_from_mpi(qy, &Q->Y) != 0 || u_from_mpi(qz, &Q->Z) != 0 ||
-        u_cmp(qz, one_plain) != 0 || u_cmp(qx, Mp->m) >= 0 || u_cmp(qy, Mp->m) >= 0) {
+    if (u_from_mpi(qz, &Q->Z) != 0 || u_cmp(qz, one_plain) != 0) {
+        return P256_NOT_AFFINE;
+    }
+    if (u_from_mpi(qx, &Q->X) != 0 || u_from_mpi(qy, &Q->Y) != 0 ||
+        u_cmp(qx, Mp->m) >= 0 || u_cmp(qy, Mp->m) >= 0) {
         return MBEDTLS_ERR_ECP_INVALID_KEY;
     }
     jpoint q;
@@ -577,7 +584,10 @@ int mbedtls_ecdsa_verify(mbedtls_ecp_group *grp, const unsigned char *buf, size_
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
     if (grp->id == MBEDTLS_ECP_DP_SECP256R1) {
-        return p256_verify(grp, buf, blen, Q, r, s);
+        int ret = p256_verify(grp, buf, blen, Q, r, s);
+        if (ret != P256_NOT_AFFINE) {
+            return ret;
+        }
     }
     return generic_verify(grp, buf, blen, Q, r, s);
 }
