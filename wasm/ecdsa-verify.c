@@ -142,8 +142,25 @@ static void to_mont(u256 r, const u256 a, const mod_ctx *M)
     mont_mul(r, a, M->r2, M);
 }
 
-/* a^-1 mod m for 0 < a < m, plain (not Montgomery) form: binary extended Euclid. Variable time;
- * used only on public values. */
+/* While u is even: u /= 2 and x = x / 2 mod m (adding m first when x is odd). */
+static void halve_while_even(u256 u, u256 x, const mod_ctx *M)
+{
+    while ((u[0] & 1) == 0) {
+        for (int i = 0; i < 8; i++) {
+            u[i] = (u[i] >> 1) | (i < 7 ? u[i + 1] << 31 : 0);
+        }
+        uint32_t top = 0;
+        if (x[0] & 1) {
+            top = u_add(x, x, M->m);
+        }
+        for (int i = 0; i < 8; i++) {
+            x[i] = (x[i] >> 1) | (i < 7 ? x[i + 1] << 31 : top << 31);
+        }
+    }
+}
+
+/* a^-1 mod m for 0 < a < m, plain (not Montgomery) form: binary extended Euclid, keeping
+ * x1 * a = u and x2 * a = v (mod m). Variable time; used only on public values. */
 static void mod_inv(u256 r, const u256 a, const mod_ctx *M)
 {
     u256 u, v, x1 = { 1 }, x2 = { 0 };
@@ -151,30 +168,8 @@ static void mod_inv(u256 r, const u256 a, const mod_ctx *M)
     memcpy(u, a, sizeof(u256));
     memcpy(v, M->m, sizeof(u256));
     while (u_cmp(u, one) != 0 && u_cmp(v, one) != 0) {
-        while ((u[0] & 1) == 0) {
-            for (int i = 0; i < 8; i++) {
-                u[i] = (u[i] >> 1) | (i < 7 ? u[i + 1] << 31 : 0);
-            }
-            uint32_t top = 0;
-            if (x1[0] & 1) {
-                top = u_add(x1, x1, M->m);
-            }
-            for (int i = 0; i < 8; i++) {
-                x1[i] = (x1[i] >> 1) | (i < 7 ? x1[i + 1] << 31 : top << 31);
-            }
-        }
-        while ((v[0] & 1) == 0) {
-            for (int i = 0; i < 8; i++) {
-                v[i] = (v[i] >> 1) | (i < 7 ? v[i + 1] << 31 : 0);
-            }
-            uint32_t top = 0;
-            if (x2[0] & 1) {
-                top = u_add(x2, x2, M->m);
-            }
-            for (int i = 0; i < 8; i++) {
-                x2[i] = (x2[i] >> 1) | (i < 7 ? x2[i + 1] << 31 : top << 31);
-            }
-        }
+        halve_while_even(u, x1, M);
+        halve_while_even(v, x2, M);
         if (u_cmp(u, v) >= 0) {
             u_sub(u, u, v);
             mod_sub(x1, x1, x2, M);
