@@ -17,6 +17,17 @@ down.before((ctx) => {
   ctx.dir = tempDir('shutdown');
 });
 
+/** Sockets, servers, pipes and child processes this process holds (uvu runs every file in one). */
+const HANDLES = new Set(['TCPSocketWrap', 'TCPServerWrap', 'ProcessWrap', 'PipeWrap']);
+const handles = () => process.getActiveResourcesInfo().filter((r) => HANDLES.has(r)).length;
+
+/** Each test leaves nothing behind: its serve process and client sockets are gone (bounded wait:
+ * a killed child's pipes and a reset socket close a moment after). */
+async function nothingLeft(before: number): Promise<void> {
+  for (let i = 0; i < 500 && handles() > before; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(handles() <= before, `left open: ${process.getActiveResourcesInfo().join(', ')}`);
+}
+
 /** Hang guard beyond a drain deadline: the server had that long, plus process start/exit slack. */
 const SLACK = 20_000;
 
@@ -37,6 +48,7 @@ async function blockedOnWrite(httpPort: number, localPort: number | undefined): 
 }
 
 down('SIGTERM: WebSocket 1001, idle keep-alive closed, never-reading 1 GiB downloads abandoned, exit 0', async ({ dir }) => {
+  const before = handles();
   const drainMs = 1500;
   const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', String(drainMs)]);
   const ca = readFileSync(join(dir, 'state', 'cert.pem'), 'utf8');
@@ -84,9 +96,11 @@ down('SIGTERM: WebSocket 1001, idle keep-alive closed, never-reading 1 GiB downl
   } finally {
     srv.child.kill('SIGKILL');
   }
+  await nothingLeft(before);
 });
 
 down('SIGINT: an in-flight download still completes, new connections are refused, exit 0', async ({ dir }) => {
+  const before = handles();
   const drainMs = 60_000;
   const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', String(drainMs)]);
   const ca = readFileSync(join(dir, 'state', 'cert.pem'), 'utf8');
@@ -121,9 +135,11 @@ down('SIGINT: an in-flight download still completes, new connections are refused
   } finally {
     srv.child.kill('SIGKILL');
   }
+  await nothingLeft(before);
 });
 
 down('a second signal during the drain exits at once with 130', async ({ dir }) => {
+  const before = handles();
   const srv = await serve(['--data-dir', join(dir, 'state'), '--drain-ms', '600000', '--no-http']);
   const ca = readFileSync(join(dir, 'state', 'cert.pem'), 'utf8');
   try {
@@ -142,6 +158,7 @@ down('a second signal during the drain exits at once with 130', async ({ dir }) 
   } finally {
     srv.child.kill('SIGKILL');
   }
+  await nothingLeft(before);
 });
 
 down.run();
