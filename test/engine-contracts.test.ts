@@ -405,6 +405,32 @@ for (const v of VERSIONS) {
       assert.is(p.client.read().step, 'failed', 'sticky');
     }, {}, only(v));
   });
+
+  test(`${v}: a write after plaintext whose batch ended in a corrupted record fails with that record's error, sending nothing`, () => {
+    const codes: string[] = [];
+    for (const next of ['read', 'write'] as const) {
+      withPair((p) => {
+        assert.equal(handshake(p), { client: 'done', server: 'done' });
+        settle(p);
+        p.server.write(bytes(3000, 1));
+        const good = drain(p.server);
+        p.server.write(bytes(3000, 3));
+        const bad = drain(p.server);
+        bad[bad.length - 3]! ^= 0x40;
+        p.client.feed(concat([good, bad]));
+        assert.is(p.client.read().step, 'done');
+        drain(p.client);
+        if (next === 'read') assert.is(p.client.read().step, 'failed');
+        else assert.is(p.client.write(bytes(100, 4)).step, 'failed');
+        const out = p.client.takeOutbound();
+        // At most an alert (2 bytes of plaintext; in TLS 1.3 inside an encrypted record of about
+        // 24 bytes), never the 100-byte write.
+        assert.ok(out === null || records(out).every((r) => r.length < 40), 'at most an alert goes out, no data');
+        codes.push(p.client.error!.code);
+      }, {}, only(v));
+    }
+    assert.is(codes[1], codes[0], 'the same typed error either way');
+  });
 }
 
 test('TLSv1.3: NewSessionTicket and application data in one feed: all read, session event', () => {

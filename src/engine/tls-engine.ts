@@ -246,6 +246,7 @@ export class TlsEngine implements Disposable {
    */
   write(data: Uint8Array): { step: Step; written: number } {
     this.ptr;
+    this.settleStashedFailure();
     if (this.err) return { step: 'failed', written: 0 };
     if (this._localClosed) return { step: 'closed', written: 0 };
     if (!this.handshakeDone) {
@@ -281,9 +282,22 @@ export class TlsEngine implements Disposable {
     return { step: 'done', written };
   }
 
+  /**
+   * A fatal read error kept behind plaintext (see read()) fails the connection as soon as
+   * anything but read() is asked of it: nothing is written after it. A kept close_notify stays
+   * for read(): writing after the peer's close_notify is allowed.
+   */
+  private settleStashedFailure(): void {
+    const rc = this.stashedReadRc;
+    if (rc === null || rc === RC.PEER_CLOSE_NOTIFY) return;
+    this.stashedReadRc = null;
+    this.blocked(rc, 'read');
+  }
+
   /** Finishes a record mbedTLS started (after want-read / want-write) and pushes out pending output. */
   flush(): Step {
     const conn = this.ptr;
+    this.settleStashedFailure();
     if (this.err) return 'failed';
     const s = this.retryPending();
     if (s !== 'done') return s;
@@ -363,6 +377,7 @@ export class TlsEngine implements Disposable {
   /** Sends close_notify (after any started record). Idempotent. */
   close(): Step {
     const conn = this.ptr;
+    this.settleStashedFailure();
     if (this.err) return 'failed';
     if (this._localClosed) return this.flush();
     const s = this.retryPending();
