@@ -33,14 +33,14 @@ printf '%s\n' $srcs | xargs -P "$jobs" -I{} sh -c '
   src="$1"; shift
   obj="$work/$(echo "$src" | tr / _).o"
   emcc "$@" -c "$src" -o "$obj"
-  # ChaCha20 has a wasm SIMD path (wasm/chacha20.c); only that file is built with SIMD, since
+  # ChaCha20 and Poly1305 have wasm SIMD paths; only their files are built with SIMD, since
   # clang autovectorising mbedTLS made it slower. A second object without SIMD makes the
   # fallback module for runtimes that lack wasm SIMD.
-  if [ "$src" = wasm/chacha20.c ]; then emcc "$@" -msimd128 -c "$src" -o "$work/simd_$(basename "$obj")"; fi
+  case "$src" in wasm/chacha20.c|wasm/poly1305.c) emcc "$@" -msimd128 -c "$src" -o "$work/simd_$(basename "$obj")";; esac
 ' _ {} "${CFLAGS[@]}"
 
 objs=$(printf '%s\n' $srcs | tr / _ | sed "s|^|$work/|; s|\$|.o|")
-simd_objs=$(printf '%s\n' $objs | sed "s|$work/wasm_chacha20.c.o|$work/simd_wasm_chacha20.c.o|")
+simd_objs=$(printf '%s\n' $objs | sed "s|$work/wasm_chacha20.c.o|$work/simd_wasm_chacha20.c.o|; s|$work/wasm_poly1305.c.o|$work/simd_wasm_poly1305.c.o|")
 link() {
   out=$1; shift
   emcc -O3 -mbulk-memory "$@" -o "$work/$out" \
