@@ -21,7 +21,7 @@
  *
  * mbedtls.wasm uses wasm SIMD (all current browsers: Chrome/Edge 91+, Firefox 89+, Safari 16.4+).
  * For older engines the package also ships mbedtls-nosimd.wasm, the same library without SIMD
- * (ChaCha20 about half as fast):
+ * (ChaCha20-Poly1305 about half as fast):
  *   await ready(wasmSimdSupported() ? simdUrl : noSimdUrl);
  *
  * Nothing reachable from this file imports node:* (test/bundle.test.ts checks the bundle of an
