@@ -52,6 +52,15 @@ const nodeX25519 = (priv: Buffer, pub: Buffer): Buffer | undefined => {
   }
 };
 
+/** node:crypto's ChaCha20 for `key` and `nonce`, from block `counter` (OpenSSL's 16-byte IV is
+ * the little-endian counter, then the nonce). */
+const opensslChacha = (key: Buffer, nonce: Buffer) => (counter: number, data: Buffer): Buffer => {
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32LE(counter, 0);
+  nonce.copy(iv, 4);
+  return createCipheriv('chacha20', key, iv).update(data);
+};
+
 for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
   const { x, call } = instantiate(file);
   const x25519 = (priv: Buffer, pub: Buffer) => call([priv, pub], 32, ([a, b], out) => x.tlsw_crypto_x25519(a!, b!, out));
@@ -137,10 +146,7 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
 
   test(`${file}: ChaCha20 matches node:crypto at every length to 600 bytes and 16 KiB, in any pieces`, () => {
     const key = randomBytes(32), nonce = randomBytes(12);
-    const nodeChacha = (counter: number, data: Buffer) => {
-      const iv = Buffer.alloc(16); iv.writeUInt32LE(counter, 0); nonce.copy(iv, 4);
-      return createCipheriv('chacha20', key, iv).update(data);
-    };
+    const nodeChacha = opensslChacha(key, nonce);
     for (let len = 0; len <= 600; len += len < 300 ? 1 : 7) {
       const data = randomBytes(len), counter = len * 3;
       const want = nodeChacha(counter, data).toString('hex');
@@ -181,10 +187,7 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
   test(`${file}: the ChaCha20 block counter wraps from 2^32 - 1 to 0 (mbedTLS's behaviour), in every path`, () => {
     const key = randomBytes(32), nonce = randomBytes(12);
     const data = randomBytes(64 * 9);
-    const nodeChacha = (counter: number, d: Buffer) => {
-      const iv = Buffer.alloc(16); iv.writeUInt32LE(counter, 0); nonce.copy(iv, 4);
-      return createCipheriv('chacha20', key, iv).update(d);
-    };
+    const nodeChacha = opensslChacha(key, nonce);
     // blocks 0xfffffffe, 0xffffffff, then 0 .. 6
     const want = Buffer.concat([nodeChacha(0xfffffffe, data.subarray(0, 128)), nodeChacha(0, data.subarray(128))]);
     for (const step of [0, 64, 100]) assert.ok(chacha(key, nonce, 0xfffffffe, data, step).out.equals(want), `step ${step}`);

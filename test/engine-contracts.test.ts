@@ -363,6 +363,19 @@ test('outboundLimit 1000: a 100 KiB write takes one record at a time', () => {
 
 // ---- reads with several records buffered -----------------------------------------------------
 
+/** Established pair; the client is fed `parts` as records, then one record with its AEAD tag
+ * corrupted. */
+function feedCorruptedAfter(p: Pair, parts: Uint8Array[]): void {
+  assert.equal(handshake(p), { client: 'done', server: 'done' });
+  settle(p);
+  for (const d of parts) p.server.write(d);
+  const good = drain(p.server);
+  p.server.write(bytes(3000, 3));
+  const bad = drain(p.server);
+  bad[bad.length - 3]! ^= 0x40;   // inside the AEAD tag
+  p.client.feed(concat([good, bad]));
+}
+
 for (const v of VERSIONS) {
   test(`${v}: read() returns queued records in batches of up to 64 KiB, then close_notify on the next call`, () => {
     withPair((p) => {
@@ -386,15 +399,8 @@ for (const v of VERSIONS) {
 
   test(`${v}: read(): a corrupted record after plaintext: that plaintext first, then the typed error (sticky)`, () => {
     withPair((p) => {
-      assert.equal(handshake(p), { client: 'done', server: 'done' });
-      settle(p);
       const parts = [bytes(3000, 1), bytes(3000, 2)];
-      for (const d of parts) p.server.write(d);
-      const good = drain(p.server);
-      p.server.write(bytes(3000, 3));
-      const bad = drain(p.server);
-      bad[bad.length - 3]! ^= 0x40;   // inside the AEAD tag
-      p.client.feed(concat([good, bad]));
+      feedCorruptedAfter(p, parts);
       const r1 = p.client.read();
       assert.is(r1.step, 'done');
       assert.ok(equal(r1.data!, concat(parts)));
@@ -410,14 +416,7 @@ for (const v of VERSIONS) {
     const codes: string[] = [];
     for (const next of ['read', 'write'] as const) {
       withPair((p) => {
-        assert.equal(handshake(p), { client: 'done', server: 'done' });
-        settle(p);
-        p.server.write(bytes(3000, 1));
-        const good = drain(p.server);
-        p.server.write(bytes(3000, 3));
-        const bad = drain(p.server);
-        bad[bad.length - 3]! ^= 0x40;
-        p.client.feed(concat([good, bad]));
+        feedCorruptedAfter(p, [bytes(3000, 1)]);
         assert.is(p.client.read().step, 'done');
         drain(p.client);
         if (next === 'read') assert.is(p.client.read().step, 'failed');

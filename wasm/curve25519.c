@@ -25,8 +25,7 @@
 #include "mbedtls/ecp.h"
 #include "mbedtls/bignum.h"
 #include "ecp_internal_alt.h"
-
-_Static_assert(sizeof(mbedtls_mpi_uint) == 4, "curve25519.c expects 32-bit mpi limbs (wasm32)");
+#include "mpi_words.h"
 
 typedef int64_t fe[10];
 
@@ -214,17 +213,9 @@ static void fe_from_words(fe h, const uint32_t w[8])
  * and we store canonical values); anything else is refused rather than misread. */
 static int fe_from_mpi(fe h, const mbedtls_mpi *X)
 {
-    uint32_t w[8] = { 0 };
-    size_t n = X->n;
-    if (X->s < 0 && mbedtls_mpi_cmp_int(X, 0) != 0) {
+    uint32_t w[8];
+    if (tlsw_mpi_words(w, X) != 0) {
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (i < 8) {
-            w[i] = X->p[i];
-        } else if (X->p[i] != 0) {
-            return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
-        }
     }
     fe_from_words(h, w);
     return 0;

@@ -24,8 +24,7 @@
 #include "mbedtls/ecdsa.h"
 #include "mbedtls/ecp.h"
 #include "mbedtls/bignum.h"
-
-_Static_assert(sizeof(mbedtls_mpi_uint) == 4, "ecdsa-verify.c expects 32-bit mpi limbs (wasm32)");
+#include "mpi_words.h"
 
 /* ---- 256-bit words, little-endian ---------------------------------------------------------- */
 
@@ -181,29 +180,12 @@ static void mod_inv(u256 r, const u256 a, const mod_ctx *M)
     memcpy(r, u_cmp(u, one) == 0 ? x1 : x2, sizeof(u256));
 }
 
-/* mpi -> words; fails when negative or 2^256 or more. */
-static int u_from_mpi(u256 r, const mbedtls_mpi *X)
-{
-    memset(r, 0, sizeof(u256));
-    if (X->s < 0 && mbedtls_mpi_cmp_int(X, 0) != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < X->n; i++) {
-        if (i < 8) {
-            r[i] = X->p[i];
-        } else if (X->p[i] != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int mod_ctx_init(mod_ctx *M, const mbedtls_mpi *m)
 {
     int ret;
     mbedtls_mpi t;
     mbedtls_mpi_init(&t);
-    if (u_from_mpi(M->m, m) != 0 || (M->m[0] & 1) == 0) {
+    if (tlsw_mpi_words(M->m, m) != 0 || (M->m[0] & 1) == 0) {
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
     /* -m^-1 mod 2^32 by Newton's iteration: each step doubles the correct low bits. */
@@ -215,14 +197,14 @@ static int mod_ctx_init(mod_ctx *M, const mbedtls_mpi *m)
     MBEDTLS_MPI_CHK(mbedtls_mpi_lset(&t, 1));
     MBEDTLS_MPI_CHK(mbedtls_mpi_shift_l(&t, 256));
     MBEDTLS_MPI_CHK(mbedtls_mpi_mod_mpi(&t, &t, m));
-    if (u_from_mpi(M->one, &t) != 0) {
+    if (tlsw_mpi_words(M->one, &t) != 0) {
         ret = MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
         goto cleanup;
     }
     MBEDTLS_MPI_CHK(mbedtls_mpi_lset(&t, 1));
     MBEDTLS_MPI_CHK(mbedtls_mpi_shift_l(&t, 512));
     MBEDTLS_MPI_CHK(mbedtls_mpi_mod_mpi(&t, &t, m));
-    if (u_from_mpi(M->r2, &t) != 0) {
+    if (tlsw_mpi_words(M->r2, &t) != 0) {
         ret = MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
 cleanup:
@@ -402,7 +384,7 @@ static int p256_setup(const mbedtls_ecp_group *grp)
     if ((ret = mod_ctx_init(&P256.p, &grp->P)) != 0 || (ret = mod_ctx_init(&P256.n, &grp->N)) != 0) {
         return ret;
     }
-    if (u_from_mpi(gx, &grp->G.X) != 0 || u_from_mpi(gy, &grp->G.Y) != 0 || u_from_mpi(b, &grp->B) != 0) {
+    if (tlsw_mpi_words(gx, &grp->G.X) != 0 || tlsw_mpi_words(gy, &grp->G.Y) != 0 || tlsw_mpi_words(b, &grp->B) != 0) {
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
     jpoint g;
@@ -443,7 +425,7 @@ static int p256_verify(const mbedtls_ecp_group *grp, const unsigned char *buf, s
     const mod_ctx *Mp = &P256.p, *Mn = &P256.n;
 
     /* r, s in [1, n - 1] */
-    if (u_from_mpi(ur, r) != 0 || u_from_mpi(us, s) != 0 || u_is_zero(ur) || u_is_zero(us) ||
+    if (tlsw_mpi_words(ur, r) != 0 || tlsw_mpi_words(us, s) != 0 || u_is_zero(ur) || u_is_zero(us) ||
         u_cmp(ur, Mn->m) >= 0 || u_cmp(us, Mn->m) >= 0) {
         return MBEDTLS_ERR_ECP_VERIFY_FAILED;
     }
@@ -451,10 +433,10 @@ static int p256_verify(const mbedtls_ecp_group *grp, const unsigned char *buf, s
     /* The public key: coordinates below p, on the curve (y^2 = x^3 - 3x + b). Keys mbedTLS parses
      * are affine (Z = 1); anything else is left to mbedTLS's own checks (generic_verify). */
     static const u256 one_plain = { 1 };
-    if (u_from_mpi(qz, &Q->Z) != 0 || u_cmp(qz, one_plain) != 0) {
+    if (tlsw_mpi_words(qz, &Q->Z) != 0 || u_cmp(qz, one_plain) != 0) {
         return P256_NOT_AFFINE;
     }
-    if (u_from_mpi(qx, &Q->X) != 0 || u_from_mpi(qy, &Q->Y) != 0 ||
+    if (tlsw_mpi_words(qx, &Q->X) != 0 || tlsw_mpi_words(qy, &Q->Y) != 0 ||
         u_cmp(qx, Mp->m) >= 0 || u_cmp(qy, Mp->m) >= 0) {
         return MBEDTLS_ERR_ECP_INVALID_KEY;
     }

@@ -199,7 +199,7 @@ const SIMD_PROBE = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x6
 let simd: boolean | undefined;
 
 /**
- * Whether this runtime runs wasm SIMD, which mbedtls.wasm uses (for ChaCha20). Every current
+ * Whether this runtime runs wasm SIMD, which mbedtls.wasm uses (ChaCha20, Poly1305). Every current
  * engine does; where this is false (older Safari, Node < 16.4), load mbedtls-nosimd.wasm.
  */
 export function wasmSimdSupported(): boolean {
