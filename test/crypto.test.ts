@@ -1,8 +1,8 @@
-// Our own primitives (wasm/curve25519.c, wasm/ecdsa-verify.c, wasm/chacha20.c) against
-// node:crypto (OpenSSL) and published vectors, in both modules: mbedtls.wasm (wasm SIMD) and
-// mbedtls-nosimd.wasm. Each module is instantiated on its own here, so the two run side by
-// side; the calls go through the same mbedTLS entry points TLS uses (PSA ECDH, pk_verify,
-// mbedtls_chacha20_update).
+// Our own primitives (wasm/curve25519.c, wasm/ecdsa-verify.c, wasm/chacha20.c, wasm/poly1305.c,
+// wasm/chachapoly.c) against node:crypto (OpenSSL) and published vectors, in both modules:
+// mbedtls.wasm (wasm SIMD) and mbedtls-nosimd.wasm. Each module is instantiated on its own here,
+// so the two run side by side; the calls go through the same mbedTLS entry points TLS uses (PSA
+// ECDH, pk_verify, mbedtls_chacha20_update, the mbedtls_chachapoly_* functions).
 import './helpers/setup.js';
 import { createCipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, sign, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -160,26 +160,69 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
     for (const step of [0, 1000, 4096, 16383]) assert.ok(chacha(key, nonce, 1, big, step).out.equals(nodeChacha(1, big)), `16 KiB step ${step}`);
   });
 
-  test(`${file}: ChaCha20-Poly1305 tags and ciphertext match node:crypto for any AAD and message length, in any pieces`, () => {
-    const seal = (key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, step: number) => {
-      const r = call([key, nonce, aad, data, new Uint8Array(16)], data.length, ([k, n, a, d, t], out) => {
-        const rc = x.tlsw_crypto_chachapoly(k!, n!, a!, aad.length, d!, out, data.length, step, t!);
-        return { rc, tag: Buffer.from(new Uint8Array(x.memory.buffer, t!, 16)) };
-      });
-      return { rc: r.rc.rc, tag: r.rc.tag, out: r.out };
-    };
-    for (let i = 0; i < 120; i++) {
+  /** ChaCha20-Poly1305 through the shim: sealing or opening, in pieces of `step` bytes (0: the
+   * one-shot functions TLS uses), into a separate buffer or in place. */
+  const aead = (o: { key: Buffer; nonce: Buffer; aad: Buffer; data: Buffer; step: number; open?: boolean; tag?: Buffer; inPlace?: boolean }) => {
+    const r = call([o.key, o.nonce, o.aad, o.data, o.tag ?? Buffer.alloc(16)], o.data.length, ([k, n, a, d, t], out) => {
+      const rc = x.tlsw_crypto_chachapoly(k!, n!, a!, o.aad.length, d!, o.inPlace ? d! : out, o.data.length, o.step, t!, o.open ? 1 : 0);
+      const mem = (p: number, len: number) => Buffer.from(new Uint8Array(x.memory.buffer, p, len));
+      return { rc, tag: mem(t!, 16), inPlace: o.inPlace ? mem(d!, o.data.length) : null };
+    });
+    return { rc: r.rc.rc, tag: r.rc.tag, out: r.rc.inPlace ?? r.out };
+  };
+  const ERR_CHACHAPOLY_AUTH_FAILED = -0x0056;
+  // Lengths around the 256-byte chunks the SIMD module seals and opens in one pass (it needs
+  // whole chunks at a boundary of both primitives), and pieces that leave either primitive
+  // part-way through a block between calls.
+  const aeadLengths = [...Array.from({ length: 100 }, (_, i) => i * 5), 255, 256, 257, 511, 512, 513, 767, 768, 769, 1023, 1024, 1025, 4109,
+    ...Array.from({ length: 20 }, (_, i) => 16384 + i)];
+  const aeadSteps = [0, 1, 15, 16, 17, 31, 33, 100, 256, 300, 512, 4096];
+
+  test(`${file}: ChaCha20-Poly1305 seals and opens as node:crypto does, for any AAD and message length, in any pieces`, () => {
+    aeadLengths.forEach((len, i) => {
       const key = randomBytes(32), nonce = randomBytes(12);
-      const aad = randomBytes(i % 3 === 0 ? 13 : (i * 7) % 40), data = randomBytes(i < 100 ? i * 5 : 16384 + i);
+      const aad = randomBytes(i % 3 === 0 ? 13 : (i * 7) % 40), data = randomBytes(len);
       const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
       c.setAAD(aad, { plaintextLength: data.length });
-      const want = Buffer.concat([c.update(data), c.final()]), wantTag = c.getAuthTag();
-      for (const step of [0, 1, 15, 16, 17, 31, 33, 100]) {
-        if (step === 1 && data.length > 2000) continue;
-        const got = seal(key, nonce, aad, data, step);
-        assert.is(got.rc, 0);
-        assert.ok(got.out.equals(want), `ciphertext, case ${i} step ${step}`);
-        assert.is(got.tag.toString('hex'), wantTag.toString('hex'), `tag, case ${i} (aad ${aad.length}, data ${data.length}) step ${step}`);
+      const sealed = Buffer.concat([c.update(data), c.final()]), tag = c.getAuthTag();
+      for (const step of aeadSteps) {
+        if (step === 1 && len > 2000) continue;
+        const what = `case ${i} (aad ${aad.length}, data ${len}) step ${step}`;
+        const seal = aead({ key, nonce, aad, data, step });
+        assert.is(seal.rc, 0, what);
+        assert.ok(seal.out.equals(sealed), `ciphertext, ${what}`);
+        assert.is(seal.tag.toString('hex'), tag.toString('hex'), `tag, ${what}`);
+        const open = aead({ key, nonce, aad, data: sealed, step, open: true, tag });
+        assert.is(open.rc, 0, `open, ${what}`);
+        assert.ok(open.out.equals(data), `plaintext, ${what}`);
+        if (step !== 0) assert.is(open.tag.toString('hex'), tag.toString('hex'), `tag computed while opening, ${what}`);
+      }
+    });
+  });
+
+  test(`${file}: ChaCha20-Poly1305 in place, and opening refuses an altered tag or ciphertext and wipes its output`, () => {
+    for (const len of [0, 100, 256, 1000, 16384]) {
+      const key = randomBytes(32), nonce = randomBytes(12), aad = randomBytes(13), data = randomBytes(len);
+      const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+      c.setAAD(aad, { plaintextLength: len });
+      const sealed = Buffer.concat([c.update(data), c.final()]), tag = c.getAuthTag();
+      for (const step of [0, 256]) {
+        const seal = aead({ key, nonce, aad, data, step, inPlace: true });
+        assert.ok(seal.out.equals(sealed) && seal.tag.equals(tag), `sealed in place, ${len} bytes, step ${step}`);
+        const open = aead({ key, nonce, aad, data: sealed, step, open: true, tag, inPlace: true });
+        assert.ok(open.rc === 0 && open.out.equals(data), `opened in place, ${len} bytes, step ${step}`);
+      }
+      const badTag = Buffer.from(tag); badTag[len % 16]! ^= 0x80;
+      const refused = aead({ key, nonce, aad, data: sealed, step: 0, open: true, tag: badTag });
+      assert.is(refused.rc, ERR_CHACHAPOLY_AUTH_FAILED, `altered tag, ${len} bytes`);
+      assert.ok(refused.out.equals(Buffer.alloc(len)), 'the output is wiped');
+      const badAad = Buffer.from(aad); badAad[0]! ^= 1;
+      assert.is(aead({ key, nonce, aad: badAad, data: sealed, step: 0, open: true, tag }).rc, ERR_CHACHAPOLY_AUTH_FAILED, `altered AAD, ${len} bytes`);
+      if (len > 0) {
+        const badData = Buffer.from(sealed); badData[len - 1]! ^= 1;
+        const r = aead({ key, nonce, aad, data: badData, step: 0, open: true, tag, inPlace: true });
+        assert.is(r.rc, ERR_CHACHAPOLY_AUTH_FAILED, `altered ciphertext, ${len} bytes`);
+        assert.ok(r.out.equals(Buffer.alloc(len)), 'the output is wiped in place too');
       }
     }
   });
@@ -199,6 +242,7 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     verify(der(publicKey), createHash('sha256').update('m').digest(), sign('sha256', Buffer.from('m'), privateKey));
     chacha(randomBytes(32), randomBytes(12), 0, randomBytes(1000), 7);
+    aead({ key: randomBytes(32), nonce: randomBytes(12), aad: randomBytes(13), data: randomBytes(1000), step: 0 });
     assert.is(x.tlsw_alloc_count(), before);
   });
 }

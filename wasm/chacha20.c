@@ -3,10 +3,9 @@
  *
  * Why: ChaCha20-Poly1305 is the suite we prefer (wasm has no AES instructions), and mbedTLS's
  * portable ChaCha20 made the keystream ~70% of that suite's cost here. With SIMD128 (when this
- * file is built with -msimd128) four consecutive blocks are computed at once, one block per
- * 32-bit lane: vector i holds word i of all four blocks, so the rounds are plain lane-wise
- * adds, xors and rotates, and a 4x4 transpose at the end turns lanes back into blocks.
- * Without SIMD the scalar block function below does everything.
+ * file is built with -msimd128) four consecutive blocks are computed at once (the kernel in
+ * wasm/chacha20_simd.h, which wasm/chachapoly.c shares). Without SIMD the scalar block function
+ * below does everything.
  *
  * The API contract is mbedTLS's (include/mbedtls/chacha20.h): update() continues the
  * keystream across calls, using leftover bytes of a partial block first, and the 32-bit
@@ -19,7 +18,7 @@
 #include "mbedtls/platform_util.h"
 
 #if defined(__wasm_simd128__)
-#include <wasm_simd128.h>
+#include "chacha20_simd.h"
 #endif
 
 #define BLOCK 64u
@@ -70,59 +69,16 @@ static void block_scalar(const uint32_t s[16], unsigned char out[64])
 }
 
 #if defined(__wasm_simd128__)
-#define VROTL(v, n) wasm_v128_or(wasm_i32x4_shl(v, n), wasm_u32x4_shr(v, 32 - (n)))
-/* Rotations by 16 and 8 move whole bytes: one shuffle instead of two shifts and an or. */
-#define VROTL16(v) wasm_i8x16_shuffle(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)
-#define VROTL8(v) wasm_i8x16_shuffle(v, v, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14)
-#define VQR(a, b, c, d)                                                            \
-    a = wasm_i32x4_add(a, b); d = wasm_v128_xor(d, a); d = VROTL16(d);             \
-    c = wasm_i32x4_add(c, d); b = wasm_v128_xor(b, c); b = VROTL(b, 12);           \
-    a = wasm_i32x4_add(a, b); d = wasm_v128_xor(d, a); d = VROTL8(d);              \
-    c = wasm_i32x4_add(c, d); b = wasm_v128_xor(b, c); b = VROTL(b, 7);
-
-/* Transposes words a, b, c, d (lane j = block j) into four 16-byte pieces, one per block, and
- * xors them into out = in ^ keystream at byte offset off of each 64-byte block. */
-static inline void xor4(unsigned char *out, const unsigned char *in, size_t off,
-                        v128_t a, v128_t b, v128_t c, v128_t d)
-{
-    v128_t ab_lo = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5);   /* a0 b0 a1 b1 */
-    v128_t cd_lo = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5);   /* c0 d0 c1 d1 */
-    v128_t ab_hi = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);   /* a2 b2 a3 b3 */
-    v128_t cd_hi = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7);   /* c2 d2 c3 d3 */
-    v128_t k0 = wasm_i64x2_shuffle(ab_lo, cd_lo, 0, 2);    /* a0 b0 c0 d0: block 0 */
-    v128_t k1 = wasm_i64x2_shuffle(ab_lo, cd_lo, 1, 3);    /* block 1 */
-    v128_t k2 = wasm_i64x2_shuffle(ab_hi, cd_hi, 0, 2);    /* block 2 */
-    v128_t k3 = wasm_i64x2_shuffle(ab_hi, cd_hi, 1, 3);    /* block 3 */
-    wasm_v128_store(out + off, wasm_v128_xor(wasm_v128_load(in + off), k0));
-    wasm_v128_store(out + 64 + off, wasm_v128_xor(wasm_v128_load(in + 64 + off), k1));
-    wasm_v128_store(out + 128 + off, wasm_v128_xor(wasm_v128_load(in + 128 + off), k2));
-    wasm_v128_store(out + 192 + off, wasm_v128_xor(wasm_v128_load(in + 192 + off), k3));
-}
-
 /* out = in ^ keystream for four blocks (256 bytes) from the state's counter on. */
 static void blocks4_simd(const uint32_t s[16], const unsigned char *in, unsigned char *out)
 {
-    v128_t x[16], init[16];
-    for (int i = 0; i < 16; i++) {
-        init[i] = wasm_i32x4_splat((int32_t) s[i]);
-    }
-    init[CTR] = wasm_i32x4_add(init[CTR], wasm_i32x4_make(0, 1, 2, 3));
-    for (int i = 0; i < 16; i++) {
-        x[i] = init[i];
-    }
+    v128_t x[16];
+    chacha4_load(x, s);
     for (int i = 0; i < 10; i++) {
-        VQR(x[0], x[4], x[8], x[12]) VQR(x[1], x[5], x[9], x[13])
-        VQR(x[2], x[6], x[10], x[14]) VQR(x[3], x[7], x[11], x[15])
-        VQR(x[0], x[5], x[10], x[15]) VQR(x[1], x[6], x[11], x[12])
-        VQR(x[2], x[7], x[8], x[13]) VQR(x[3], x[4], x[9], x[14])
+        CHACHA4_COLUMNS_A(x) CHACHA4_COLUMNS_B(x)
+        CHACHA4_DIAGONALS_A(x) CHACHA4_DIAGONALS_B(x)
     }
-    for (int i = 0; i < 16; i++) {
-        x[i] = wasm_i32x4_add(x[i], init[i]);
-    }
-    xor4(out, in, 0, x[0], x[1], x[2], x[3]);
-    xor4(out, in, 16, x[4], x[5], x[6], x[7]);
-    xor4(out, in, 32, x[8], x[9], x[10], x[11]);
-    xor4(out, in, 48, x[12], x[13], x[14], x[15]);
+    chacha4_finish(x, s, in, out);
 }
 #endif
 

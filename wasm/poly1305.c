@@ -22,57 +22,29 @@
 #include "mbedtls/build_info.h"
 #include "mbedtls/poly1305.h"
 #include "mbedtls/platform_util.h"
+#include "poly1305_limbs.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 #endif
 
-#define M26 0x3ffffffu
-#define HIBIT (1u << 24)   /* 2^128 in limb 4: the 1 appended to every full block */
+#define M26 POLY1305_M26
+#define HIBIT POLY1305_HIBIT
 
-static uint32_t le32(const unsigned char *p)
+/* For each of the n 16-byte blocks at m: h += the block (plus hibit), then h *= r. */
+static void blocks(mbedtls_poly1305_context *ctx, const unsigned char *m, size_t n, uint32_t hibit)
 {
-    uint32_t v;
-    memcpy(&v, p, 4);   /* wasm is little-endian */
-    return v;
-}
-
-/* Five sums of products -> h, carried to 26 bits a limb (limb 1 may hold a few bits more). */
-static void carry(uint32_t h[5], uint64_t d0, uint64_t d1, uint64_t d2, uint64_t d3, uint64_t d4)
-{
-    uint64_t c;
-    c = d0 >> 26; h[0] = (uint32_t) d0 & M26; d1 += c;
-    c = d1 >> 26; h[1] = (uint32_t) d1 & M26; d2 += c;
-    c = d2 >> 26; h[2] = (uint32_t) d2 & M26; d3 += c;
-    c = d3 >> 26; h[3] = (uint32_t) d3 & M26; d4 += c;
-    c = d4 >> 26; h[4] = (uint32_t) d4 & M26;
-    h[0] += (uint32_t) c * 5;            /* 2^130 = 5 mod p */
-    c = h[0] >> 26; h[0] &= M26; h[1] += (uint32_t) c;
-}
-
-/* h = h * r mod p (partially reduced), for limbs below 2^27. */
-static void mul_r(uint32_t h[5], const uint32_t r[5])
-{
-    uint64_t h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4];
-    uint64_t r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4];
-    uint64_t s1 = r1 * 5, s2 = r2 * 5, s3 = r3 * 5, s4 = r4 * 5;
-    carry(h, h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1,
-             h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2,
-             h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3,
-             h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4,
-             h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0);
-}
-
-/* h += the 16-byte block m (plus hibit), then h *= r. */
-static void block(mbedtls_poly1305_context *ctx, const unsigned char *m, uint32_t hibit)
-{
-    uint32_t t0 = le32(m), t1 = le32(m + 4), t2 = le32(m + 8), t3 = le32(m + 12);
-    ctx->h[0] += t0 & M26;
-    ctx->h[1] += ((t0 >> 26) | (t1 << 6)) & M26;
-    ctx->h[2] += ((t1 >> 20) | (t2 << 12)) & M26;
-    ctx->h[3] += ((t2 >> 14) | (t3 << 18)) & M26;
-    ctx->h[4] += (t3 >> 8) | hibit;
-    mul_r(ctx->h, ctx->r);
+    uint64_t h[5], r[5], r5[5];
+    poly1305_key_limbs(ctx->r, r, r5);
+    for (int i = 0; i < 5; i++) {
+        h[i] = ctx->h[i];
+    }
+    for (size_t k = 0; k < n; k++, m += 16) {
+        poly1305_absorb(h, r, r5, m, hibit);
+    }
+    for (int i = 0; i < 5; i++) {
+        ctx->h[i] = (uint32_t) h[i];
+    }
 }
 
 #if defined(__wasm_simd128__)
@@ -112,7 +84,7 @@ static void pairs_simd(mbedtls_poly1305_context *ctx, const unsigned char *m, si
         v128_t d2 = ADD(ADD(ADD(ADD(MUL(x0, R[2]), MUL(x1, R[1])), MUL(x2, R[0])), MUL(x3, S[4])), MUL(x4, S[3]));
         v128_t d3 = ADD(ADD(ADD(ADD(MUL(x0, R[3]), MUL(x1, R[2])), MUL(x2, R[1])), MUL(x3, R[0])), MUL(x4, S[4]));
         v128_t d4 = ADD(ADD(ADD(ADD(MUL(x0, R[4]), MUL(x1, R[3])), MUL(x2, R[2])), MUL(x3, R[1])), MUL(x4, R[0]));
-        /* carry each lane, as carry() does */
+        /* carry each lane, as poly1305_carry() does */
         v128_t c;
         c = wasm_u64x2_shr(d0, 26); d0 = wasm_v128_and(d0, mask64); d1 = ADD(d1, c);
         c = wasm_u64x2_shr(d1, 26); d1 = wasm_v128_and(d1, mask64); d2 = ADD(d2, c);
@@ -130,8 +102,12 @@ static void pairs_simd(mbedtls_poly1305_context *ctx, const unsigned char *m, si
 #undef MUL
 #undef ADD
 #define LANES(v) ((uint64_t) (uint32_t) wasm_i32x4_extract_lane(v, 0) + (uint32_t) wasm_i32x4_extract_lane(v, 1))
-    carry(ctx->h, LANES(h0), LANES(h1), LANES(h2), LANES(h3), LANES(h4));
+    uint64_t d[5] = { LANES(h0), LANES(h1), LANES(h2), LANES(h3), LANES(h4) };
 #undef LANES
+    poly1305_carry(d);
+    for (int i = 0; i < 5; i++) {
+        ctx->h[i] = (uint32_t) d[i];
+    }
 }
 #endif
 
@@ -149,17 +125,24 @@ void mbedtls_poly1305_free(mbedtls_poly1305_context *ctx)
 
 int mbedtls_poly1305_starts(mbedtls_poly1305_context *ctx, const unsigned char key[32])
 {
-    uint32_t t0 = le32(key), t1 = le32(key + 4), t2 = le32(key + 8), t3 = le32(key + 12);
+    uint32_t t0 = poly1305_le32(key), t1 = poly1305_le32(key + 4), t2 = poly1305_le32(key + 8), t3 = poly1305_le32(key + 12);
     /* r with RFC 8439's clamping (r &= 0x0ffffffc0ffffffc0ffffffc0fffffff), split into limbs. */
     ctx->r[0] = t0 & 0x3ffffff;
     ctx->r[1] = ((t0 >> 26) | (t1 << 6)) & 0x3ffff03;
     ctx->r[2] = ((t1 >> 20) | (t2 << 12)) & 0x3ffc0ff;
     ctx->r[3] = ((t2 >> 14) | (t3 << 18)) & 0x3f03fff;
     ctx->r[4] = (t3 >> 8) & 0x00fffff;
-    memcpy(ctx->rr, ctx->r, sizeof(ctx->rr));
-    mul_r(ctx->rr, ctx->r);
+    /* r^2: absorbing a zero block (no 2^128 bit) into h = r computes r * r. */
+    static const unsigned char zero[16] = { 0 };
+    uint64_t rr[5], r[5], r5[5];
+    poly1305_key_limbs(ctx->r, r, r5);
+    memcpy(rr, r, sizeof(rr));
+    poly1305_absorb(rr, r, r5, zero, 0);
+    for (int i = 0; i < 5; i++) {
+        ctx->rr[i] = (uint32_t) rr[i];
+    }
     for (int i = 0; i < 4; i++) {
-        ctx->s[i] = le32(key + 16 + 4 * i);
+        ctx->s[i] = poly1305_le32(key + 16 + 4 * i);
     }
     memset(ctx->h, 0, sizeof(ctx->h));
     ctx->queue_len = 0;
@@ -180,7 +163,7 @@ int mbedtls_poly1305_update(mbedtls_poly1305_context *ctx, const unsigned char *
         if (ctx->queue_len < 16) {
             return 0;
         }
-        block(ctx, ctx->queue, HIBIT);
+        blocks(ctx, ctx->queue, 1, HIBIT);
         ctx->queue_len = 0;
     }
 #if defined(__wasm_simd128__)
@@ -191,10 +174,10 @@ int mbedtls_poly1305_update(mbedtls_poly1305_context *ctx, const unsigned char *
         ilen -= 32 * npairs;
     }
 #endif
-    while (ilen >= 16) {
-        block(ctx, input, HIBIT);
-        input += 16;
-        ilen -= 16;
+    if (ilen >= 16) {
+        blocks(ctx, input, ilen / 16, HIBIT);
+        input += ilen & ~(size_t) 15;
+        ilen &= 15;
     }
     if (ilen > 0) {
         memcpy(ctx->queue, input, ilen);
@@ -209,7 +192,7 @@ int mbedtls_poly1305_finish(mbedtls_poly1305_context *ctx, unsigned char mac[16]
         /* The last partial block: its bytes, a 1, then zeros (no 2^128 bit). */
         ctx->queue[ctx->queue_len] = 1;
         memset(ctx->queue + ctx->queue_len + 1, 0, 16 - ctx->queue_len - 1);
-        block(ctx, ctx->queue, 0);
+        blocks(ctx, ctx->queue, 1, 0);
         ctx->queue_len = 0;
     }
     uint32_t *h = ctx->h;

@@ -267,23 +267,32 @@ TLSW_API int tlsw_crypto_chacha20(const uint8_t *key32, const uint8_t *nonce12, 
     return ret;
 }
 
-/* ChaCha20-Poly1305 encryption (RFC 8439) as a TLS record is sealed, the plaintext fed in
- * pieces of `step` bytes (0: all at once) so Poly1305's partial-block paths are reached too. */
+/* ChaCha20-Poly1305 (RFC 8439): seals (open = 0) or opens `len` bytes. With `step` 0 through the
+ * one-shot functions PSA calls for every TLS record (mbedtls_chachapoly_encrypt_and_tag, which
+ * writes the tag to tag16, or mbedtls_chachapoly_auth_decrypt, which checks tag16); otherwise
+ * through starts/update/finish with the data fed in pieces of `step` bytes, so every partial
+ * block path is reached too, and the tag computed is written to tag16. `in` may equal `out`. */
 TLSW_API int tlsw_crypto_chachapoly(const uint8_t *key32, const uint8_t *nonce12, const uint8_t *aad,
                                     size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
-                                    size_t step, uint8_t *tag16)
+                                    size_t step, uint8_t *tag16, int open)
 {
     mbedtls_chachapoly_context ctx;
     mbedtls_chachapoly_init(&ctx);
     int ret = mbedtls_chachapoly_setkey(&ctx, key32);
+    if (ret == 0 && step == 0) {
+        ret = open ? mbedtls_chachapoly_auth_decrypt(&ctx, len, nonce12, aad, aad_len, tag16, in, out)
+                   : mbedtls_chachapoly_encrypt_and_tag(&ctx, len, nonce12, aad, aad_len, in, out, tag16);
+        mbedtls_chachapoly_free(&ctx);
+        return ret;
+    }
     if (ret == 0) {
-        ret = mbedtls_chachapoly_starts(&ctx, nonce12, MBEDTLS_CHACHAPOLY_ENCRYPT);
+        ret = mbedtls_chachapoly_starts(&ctx, nonce12, open ? MBEDTLS_CHACHAPOLY_DECRYPT : MBEDTLS_CHACHAPOLY_ENCRYPT);
     }
     if (ret == 0) {
         ret = mbedtls_chachapoly_update_aad(&ctx, aad, aad_len);
     }
     for (size_t off = 0; ret == 0 && off < len;) {
-        size_t n = (step == 0 || step > len - off) ? len - off : step;
+        size_t n = step > len - off ? len - off : step;
         ret = mbedtls_chachapoly_update(&ctx, n, in + off, out + off);
         off += n;
     }

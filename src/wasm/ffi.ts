@@ -39,7 +39,7 @@ export interface TlswExports {
   tlsw_crypto_x25519(priv32: BytePtr, pub32: BytePtr, out32: BytePtr): number;
   tlsw_crypto_ecdsa_verify(spki: BytePtr, spkiLen: number, hash: BytePtr, hashLen: number, sig: BytePtr, sigLen: number): number;
   tlsw_crypto_chacha20(key32: BytePtr, nonce12: BytePtr, counter: number, input: BytePtr, output: BytePtr, len: number, step: number): number;
-  tlsw_crypto_chachapoly(key32: BytePtr, nonce12: BytePtr, aad: BytePtr, aadLen: number, input: BytePtr, output: BytePtr, len: number, step: number, tag16: BytePtr): number;
+  tlsw_crypto_chachapoly(key32: BytePtr, nonce12: BytePtr, aad: BytePtr, aadLen: number, input: BytePtr, output: BytePtr, len: number, step: number, tag16: BytePtr, open: number): number;
   tlsw_result_ptr(): BytePtr;
   tlsw_result_len(): number;
   tlsw_result_free(): void;
