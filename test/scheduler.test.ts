@@ -90,6 +90,51 @@ test('seam WANT_WRITE: engine outbound at its limit and transport held → deliv
   p.dispose();
 });
 
+test('while the transport keeps up, records go out in batches of up to 64 KiB; once it backs up, one record per hand-over', async () => {
+  const p = pumpPair({ capacity: 1 << 20 });
+  await until(() => p.server.secure && p.client.secure, 'handshake');
+  await settle();
+  const writes = () => p.server.fault.stats.writes;
+  const sizes: number[] = [];
+  const wire = () => p.server.wire().length;
+  // Keeping up: the first hand-over is a single record (nothing is known about the transport
+  // yet), then up to three records (~48 KiB) per write.
+  let w0 = writes(), b0 = wire();
+  const data = bytes(300000, 21);   // 19 records
+  p.server.pump.write(data);
+  await until(() => p.client.received().length === data.length, 'all data');
+  assert.ok(equal(p.client.received(), data), 'byte-exact');
+  const batches = writes() - w0;
+  assert.ok(batches >= 2 && batches <= 8, `${batches} hand-overs for 19 records`);
+  assert.ok(wire() - b0 <= batches * 64 * 1024, 'no hand-over above 64 KiB');
+
+  // Backed up: the transport takes one batch and reports full; the rest of the data waits in
+  // the queue (not in the engine, not in the transport).
+  p.server.fault.holdOutbound(1);
+  w0 = writes(); b0 = wire();
+  const more = bytes(300000, 22);
+  p.server.pump.write(more);
+  await settle();
+  assert.is(writes() - w0, 1, 'one hand-over, then it waits for the drain');
+  const held = p.server.fault.heldOutbound;
+  assert.ok(held > 16384 && held <= 64 * 1024, `held ${held}: one batch`);
+  assert.ok(p.server.pump.queuedBytes >= 300000 - 3 * 16383, `queued ${p.server.pump.queuedBytes}`);
+  assert.is(p.server.engine.outboundLength, 0, 'nothing encrypted ahead into the engine');
+  // Each drain while it stays backed up moves one record.
+  for (let i = 0; i < 3; i++) {
+    const before = writes();
+    p.server.fault.releaseOutbound(true);
+    await settle();
+    assert.is(writes() - before, 1, `drain ${i}: one hand-over`);
+    sizes.push(p.server.fault.heldOutbound);
+  }
+  assert.ok(sizes.every((n) => n > 16383 && n < 16384 + 64), `one record each: ${sizes.join(', ')}`);
+  p.server.fault.releaseOutbound();
+  await until(() => p.client.received().length === data.length + more.length, 'the rest arrives');
+  assert.ok(equal(p.client.received().subarray(data.length), more), 'byte-exact');
+  p.dispose();
+});
+
 test('transport full with the engine emptied: the queue resumes on the transport drain', async () => {
   // The engine hands everything over, then the transport reports full: no ciphertext is left in
   // the engine, so only the transport's drain can restart the queue.
@@ -330,9 +375,10 @@ test('counters of a server add up: the parent is the sum of its connections, que
   assert.equal(parent.snapshot(), sums(), 'after the data');
   assert.is(parent.values.plainOut, 180000);
 
-  // A connection destroyed with data queued takes its share with it.
+  // A connection destroyed with data queued takes its share with it (more than the batch of
+  // records a transport that was keeping up takes before it reports full).
   pairs[0]!.server.fault.holdOutbound(1);
-  pairs[0]!.server.pump.write(bytes(40000, 9));
+  pairs[0]!.server.pump.write(bytes(100000, 9));
   await settle();
   assert.ok(parent.values.queuedBytes > 0);
   pairs[0]!.server.pump.destroy();

@@ -192,7 +192,7 @@ own('write() returns false at the high-water mark; drain fires after the transpo
   await within(closed, 'close');
 });
 
-own('16 KiB writes against the high-water mark go out as full records, not one short record per batch', async () => {
+own('16 KiB writes against the high-water mark go out as full records, not one short record per batch, batched into few socket writes', async () => {
   // Over TCP, as the bulk benchmark runs: the writer refills on 'drain'.
   const tcp = net.createServer();
   await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
@@ -223,11 +223,44 @@ own('16 KiB writes against the high-water mark go out as full records, not one s
     // 655360 bytes at 16383 per TLS 1.3 record is 41 records (one more for close_notify, which is
     // also type 23 in TLS 1.3); a 4-byte tail per 64 KiB batch would make it about 50.
     assert.ok(data.length <= 43, `${data.length} application-data records`);
+    // While the socket keeps up, records go to it in batches of up to three (one write(2) each):
+    // seen here 16 writes (one record, then 13 batches, then the tail and close_notify) where
+    // one per record made 43.
+    const sizes = wire.sent.slice(from).map((b) => b.length);
+    assert.ok(sizes.length <= 24, `${sizes.length} socket writes: ${sizes.join(', ')}`);
+    assert.ok(Math.max(...sizes) <= 64 * 1024, 'no write above 64 KiB');
   } finally {
     server.destroy();
     client.destroy();
     tcp.close();
   }
+});
+
+own('stream transport: a write the Duplex completed at once is no backpressure; one it still holds is, until drain', async () => {
+  const { Duplex } = await import('node:stream');
+  // A 10-byte high-water mark: every 16-byte write reaches it and write() answers false.
+  let held: (() => void) | null = null;
+  const duplex = new Duplex({
+    writableHighWaterMark: 10,
+    read() {},
+    write(_chunk, _enc, cb) { if (hold) held = cb; else cb(); },
+  });
+  let hold = false;
+  const t = new StreamTransport(duplex);
+  let drains = 0;
+  t.attach({ onData() {}, onEnd() {}, onDrain: () => { drains++; }, onClose() {} });
+  assert.ok(t.write(new Uint8Array(16)), 'completed at once: the stream holds nothing, so not full');
+  assert.not.ok(t.needDrain);
+  hold = true;
+  assert.not.ok(t.write(new Uint8Array(16)), 'held by the stream: full');
+  assert.ok(t.needDrain);
+  await new Promise((r) => setImmediate(r));
+  const before = drains;
+  held!();
+  await new Promise((r) => setImmediate(r));
+  assert.ok(drains > before, "the stream's drain reaches the owner");
+  assert.not.ok(t.needDrain);
+  t.destroy();
 });
 
 own('writes in one tick coalesce: two TLSSocket writes go out as one application-data record', async () => {

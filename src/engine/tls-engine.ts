@@ -83,6 +83,8 @@ export type EngineEvent =
 
 export interface CipherInfo { name: string; standardName: string; version: TlsVersion }
 
+/** The shim's outbound queue limit unless options.outboundLimit sets one (wasm/shim.c). */
+const DEFAULT_OUTBOUND_LIMIT = 64 * 1024;
 /** A record's worth of plaintext per mbedtls_ssl_write / mbedtls_ssl_read call. */
 const RECORD = 16384;
 /** One read() returns the plaintext of up to this many bytes of records (see read()). */
@@ -97,6 +99,13 @@ const SIGNATURE_CODES = new Set([-0x4E00, -0x4380, -0x3900, -0x0095]);
 /** Allocation failures of the crypto, X.509, PK, ASN.1 and PEM modules: always local. */
 const ALLOC_CODES = new Set([-0x0010, -0x4D80, -0x3F80, -0x2880, -0x006A, -0x1180, -0x4180, -0x6180, -0x5180]);
 const decoder = new TextDecoder();
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
 
 function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
@@ -116,6 +125,8 @@ export class TlsEngine implements Disposable {
   private pending: Uint8Array | null = null;
   private events: EngineEvent[] = [];
   private keylog: boolean;
+  /** Outbound ciphertext the engine holds before mbedTLS sees WANT_WRITE. */
+  readonly outboundLimit: number;
   private _peerClosed = false;
   private _localClosed = false;
   /** A read result met after plaintext in the same read() call, handled by the next call. */
@@ -144,6 +155,7 @@ export class TlsEngine implements Disposable {
     if (conn === 0) throw new TlsError('ERR_TLS_ALLOC_FAILED', 'local', 'could not allocate a TLS connection');
     this.conn = conn;
     this.keylog = options.keylog === true;
+    this.outboundLimit = options.outboundLimit ?? DEFAULT_OUTBOUND_LIMIT;
     try {
       if (options.outboundLimit !== undefined) {
         if (!Number.isInteger(options.outboundLimit) || options.outboundLimit < 1) {
@@ -243,8 +255,10 @@ export class TlsEngine implements Disposable {
   /**
    * Encrypts as much of `data` as the outbound queue allows. `written` counts the bytes the
    * engine has taken responsibility for (a record part-way through is retried by the engine).
+   * `data` may be a list of pieces that together fit one record (maxPayload bytes): they are
+   * gathered into one record without being joined in JS first.
    */
-  write(data: Uint8Array): { step: Step; written: number } {
+  write(data: Uint8Array | readonly Uint8Array[]): { step: Step; written: number } {
     this.ptr;
     this.settleStashedFailure();
     if (this.err) return { step: 'failed', written: 0 };
@@ -260,26 +274,46 @@ export class TlsEngine implements Disposable {
     // the new data as written without encrypting it.
     const unsent = this.flushStarted('write');
     if (unsent !== 'done') return { step: unsent, written: 0 };
-    let written = 0;
     // mbedtls_ssl_write takes at most one record's payload: 16384 bytes in TLS 1.2, 16383 in
     // TLS 1.3 (the inner content type byte), less with a negotiated max_fragment_length. A
     // record it started is exactly that long, so never hand it more than it will take.
     const max = this.maxPayload();
+    if (!(data instanceof Uint8Array)) {
+      const total = data.reduce((n, p) => n + p.length, 0);
+      if (total <= max) {
+        const r = this.writeRecord(data, total);
+        if (r.step === 'done' && r.written === total) this.lastWant = 'none';
+        return r;
+      }
+      data = concat(data, total);
+    }
+    let written = 0;
     while (written < data.length) {
       const chunk = data.subarray(written, written + max);
-      const rc = this.callWrite(chunk);
-      if (rc > 0) { written += rc; continue; }
-      if (rc === RC.WANT_READ || rc === RC.WANT_WRITE) {
-        // mbedTLS has started this record: it owns these exact bytes until a retry completes.
-        // A copy: `data` may be a Buffer, whose slice() is a view of the caller's memory.
-        this.pending = new Uint8Array(chunk);
-        written += chunk.length;
-        return { step: this.blocked(rc, 'write'), written };
-      }
-      return { step: this.blocked(rc, 'write'), written };
+      const r = this.writeRecord([chunk], chunk.length);
+      written += r.written;
+      if (r.step !== 'done') return { step: r.step, written };
     }
     this.lastWant = 'none';
     return { step: 'done', written };
+  }
+
+  /** One record from `parts` (`total` bytes, at most one record's payload). */
+  private writeRecord(parts: readonly Uint8Array[], total: number): { step: Step; written: number } {
+    if (total === 0) return { step: 'done', written: 0 };
+    const p = this.lib.scratch(total);
+    const u8 = this.lib.u8;
+    let off: number = p;
+    for (const part of parts) { u8.set(part, off); off += part.length; }
+    const rc = this.lib.x.tlsw_conn_write(this.conn, p, total);
+    if (rc > 0) return { step: 'done', written: rc };
+    if (rc === RC.WANT_READ || rc === RC.WANT_WRITE) {
+      // mbedTLS has started this record: it owns these exact bytes until a retry completes. A
+      // copy out of the scratch buffer (the caller's pieces may be reused once we return).
+      this.pending = this.lib.copyOut(p, total);
+      return { step: this.blocked(rc, 'write'), written: total };
+    }
+    return { step: this.blocked(rc, 'write'), written: 0 };
   }
 
   /**
@@ -589,8 +623,7 @@ export class TlsEngine implements Disposable {
   private callWrite(chunk: Uint8Array): number {
     const p = this.lib.scratch(chunk.length);
     this.lib.u8.set(chunk, p);
-    const rc = this.lib.x.tlsw_conn_write(this.conn, p as BytePtr, chunk.length);
-    return rc;
+    return this.lib.x.tlsw_conn_write(this.conn, p as BytePtr, chunk.length);
   }
 
   private retryPending(): Step {

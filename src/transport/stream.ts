@@ -15,6 +15,7 @@ export interface DuplexLike {
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
   readonly destroyed?: boolean;
   readonly writableNeedDrain?: boolean;
+  readonly writableLength?: number;
   readonly writableEnded?: boolean;
   readonly writableFinished?: boolean;
 }
@@ -53,11 +54,21 @@ export class StreamTransport implements Transport {
     return this.full;
   }
 
+  /**
+   * Full means bytes are waiting in the stream's buffer. A node Writable answers false whenever
+   * a write reaches its high-water mark, even when the write completed at once (a socket's
+   * write(2) took it all and nothing is buffered). With net.Socket's 16 KiB mark, a TLS record
+   * (16406 bytes) always reaches it, so trusting the answer alone would hand over one record per
+   * 'drain' tick although the socket never backed up. What the stream still holds is the real
+   * backpressure: 'drain' follows anyway, and an owner that waits for it waits for bytes to move.
+   */
   write(data: Uint8Array): boolean {
     if (this.closed || this.stream.destroyed || this.stream.writableEnded) return false;
-    const ok = this.stream.write(data);
-    if (!ok) this.full = true;
-    return ok;
+    if (this.stream.write(data)) return true;
+    // A stream that does not say what it buffers is taken at its word.
+    if ((this.stream.writableLength ?? 1) === 0) return true;
+    this.full = true;
+    return false;
   }
 
   end(cb?: (error?: Error) => void): void {
