@@ -33,14 +33,14 @@ printf '%s\n' $srcs | xargs -P "$jobs" -I{} sh -c '
   src="$1"; shift
   obj="$work/$(echo "$src" | tr / _).o"
   emcc "$@" -c "$src" -o "$obj"
-  # ChaCha20, Poly1305 and their AEAD have wasm SIMD paths; only their files are built with
-  # SIMD, since clang autovectorising mbedTLS made it slower. A second object without SIMD
-  # makes the fallback module for runtimes that lack wasm SIMD.
-  case "$src" in wasm/chacha20.c|wasm/poly1305.c|wasm/chachapoly.c) emcc "$@" -msimd128 -c "$src" -o "$work/simd_$(basename "$obj")";; esac
+  # ChaCha20 and its AEAD have wasm SIMD paths; only their files are built with SIMD, since
+  # clang autovectorising mbedTLS made it slower. A second object without SIMD makes the
+  # fallback module for runtimes that lack wasm SIMD.
+  case "$src" in wasm/chacha20.c|wasm/chachapoly.c) emcc "$@" -msimd128 -c "$src" -o "$work/simd_$(basename "$obj")";; esac
 ' _ {} "${CFLAGS[@]}"
 
 objs=$(printf '%s\n' $srcs | tr / _ | sed "s|^|$work/|; s|\$|.o|")
-simd_objs=$(printf '%s\n' $objs | sed -E "s#$work/(wasm_(chacha20|poly1305|chachapoly)\.c\.o)#$work/simd_\1#")
+simd_objs=$(printf '%s\n' $objs | sed -E "s#$work/(wasm_(chacha20|chachapoly)\.c\.o)#$work/simd_\1#")
 link() {
   out=$1; shift
   emcc -O3 -mbulk-memory "$@" -o "$work/$out" \

@@ -61,6 +61,21 @@ const opensslChacha = (key: Buffer, nonce: Buffer) => (counter: number, data: Bu
   return createCipheriv('chacha20', key, iv).update(data);
 };
 
+/** Poly1305 (RFC 8439 section 2.5) in BigInt arithmetic: the reference our radix-2^32 code is held to. */
+function poly1305Reference(key: Buffer, msg: Buffer): Buffer {
+  const le = (b: Buffer) => BigInt('0x' + (Buffer.from(b).reverse().toString('hex') || '0'));
+  const p = (1n << 130n) - 5n;
+  const r = le(key.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+  const s = le(key.subarray(16, 32));
+  let acc = 0n;
+  for (let i = 0; i < msg.length; i += 16) {
+    const block = msg.subarray(i, i + 16);
+    acc = ((acc + le(block) + (1n << BigInt(8 * block.length))) * r) % p;
+  }
+  const tag = (acc + s) & ((1n << 128n) - 1n);
+  return Buffer.from(tag.toString(16).padStart(32, '0'), 'hex').reverse();
+}
+
 for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
   const { x, call } = instantiate(file);
   const x25519 = (priv: Buffer, pub: Buffer) => call([priv, pub], 32, ([a, b], out) => x.tlsw_crypto_x25519(a!, b!, out));
@@ -160,6 +175,38 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
     for (const step of [0, 1000, 4096, 16383]) assert.ok(chacha(key, nonce, 1, big, step).out.equals(nodeChacha(1, big)), `16 KiB step ${step}`);
   });
 
+  const poly1305 = (key: Buffer, data: Buffer, step: number) =>
+    call([key, data], 16, ([k, d], out) => x.tlsw_crypto_poly1305(k!, d!, data.length, step, out));
+
+  test(`${file}: Poly1305 matches RFC 8439's vector and a BigInt reference, for keys and messages at the accumulator's bounds, in any pieces`, () => {
+    const rfc = poly1305(Buffer.from('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b', 'hex'), Buffer.from('Cryptographic Forum Research Group'), 0);
+    assert.is(rfc.rc, 0);
+    assert.is(rfc.out.toString('hex'), 'a8061dc1305136c6c22b8baf0c0127a9');
+    const keys = [
+      randomBytes(32),
+      Buffer.alloc(32, 0xff),                                      // the largest clamped r, s all ones
+      Buffer.concat([Buffer.alloc(16, 0xff), Buffer.alloc(16)]),   // largest r, s = 0
+      Buffer.concat([Buffer.from('01', 'hex'), Buffer.alloc(31)]), // r = 1
+      Buffer.alloc(32),                                            // r = 0: the tag is s
+    ];
+    const messages = [Buffer.alloc(0), Buffer.alloc(16, 0xff), Buffer.alloc(17, 0xff), Buffer.alloc(1000, 0xff), Buffer.alloc(64), randomBytes(15), randomBytes(16), randomBytes(333), randomBytes(4096)];
+    // Blocks of all ones push h toward 2^130 and carry through every word. With r = 1, two of
+    // them leave h = 2 * (2^128 + 2^128 - 1) = 2^130 - 2, in [p, 2^130): only the final
+    // subtraction of p gets that tag right.
+    messages.push(Buffer.alloc(32, 0xff), Buffer.alloc(48, 0xff));
+    for (const key of keys) {
+      for (const msg of messages) {
+        const want = poly1305Reference(key, msg).toString('hex');
+        for (const step of [0, 1, 15, 16, 17, 100]) {
+          if (step === 1 && msg.length > 400) continue;
+          const got = poly1305(key, msg, step);
+          assert.is(got.rc, 0);
+          assert.is(got.out.toString('hex'), want, `key ${key.toString('hex').slice(0, 8)}.. message of ${msg.length} bytes, step ${step}`);
+        }
+      }
+    }
+  });
+
   /** ChaCha20-Poly1305 through the shim: sealing or opening, in pieces of `step` bytes (0: the
    * one-shot functions TLS uses), into a separate buffer or in place. */
   const aead = (o: { key: Buffer; nonce: Buffer; aad: Buffer; data: Buffer; step: number; open?: boolean; tag?: Buffer; inPlace?: boolean }) => {
@@ -242,6 +289,7 @@ for (const file of ['mbedtls.wasm', 'mbedtls-nosimd.wasm']) {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     verify(der(publicKey), createHash('sha256').update('m').digest(), sign('sha256', Buffer.from('m'), privateKey));
     chacha(randomBytes(32), randomBytes(12), 0, randomBytes(1000), 7);
+    poly1305(randomBytes(32), randomBytes(1000), 7);
     aead({ key: randomBytes(32), nonce: randomBytes(12), aad: randomBytes(13), data: randomBytes(1000), step: 0 });
     assert.is(x.tlsw_alloc_count(), before);
   });

@@ -4,7 +4,7 @@
  * stitched into one pass.
  *
  * Why: ChaCha20's four-block kernel (wasm/chacha20_simd.h) keeps the vector units busy and
- * leaves the scalar integer units idle, and Poly1305 in radix 2^26 with scalar 64-bit multiplies
+ * leaves the scalar integer units idle, and Poly1305 in radix 2^32 with scalar 64-bit multiplies
  * (wasm/poly1305_limbs.h) runs on exactly those. mbedTLS's own chachapoly.c calls one primitive
  * after the other over the whole record; here, with wasm SIMD, each 256-byte chunk's ChaCha20
  * rounds carry the Poly1305 blocks of a chunk between them, the out-of-order core runs the two
@@ -123,11 +123,10 @@ static size_t stitched(mbedtls_chachapoly_context *ctx, size_t len, const unsign
     if (chunks < (seal ? 2u : 1u) || cc->keystream_bytes_used != 64 || pc->queue_len != 0) {
         return 0;
     }
-    uint64_t h[5], r[5], r5[5];
-    poly1305_key_limbs(pc->r, r, r5);
-    for (int i = 0; i < 5; i++) {
-        h[i] = pc->h[i];
-    }
+    uint32_t h[5], rs[4];
+    const uint32_t *r = pc->r;
+    poly1305_key_wraps(r, rs);
+    memcpy(h, pc->h, sizeof(h));
     /* The ciphertext the next chunk's rounds authenticate: none yet when sealing. */
     const unsigned char *auth = seal ? NULL : in;
     for (size_t k = 0; k < chunks; k++) {
@@ -138,13 +137,13 @@ static size_t stitched(mbedtls_chachapoly_context *ctx, size_t len, const unsign
             /* Two Poly1305 blocks in each of the first eight double rounds: sixteen a chunk. */
             CHACHA4_COLUMNS_A(x)
             if (m != NULL && i < 8) {
-                poly1305_absorb(h, r, r5, m, POLY1305_HIBIT);
+                poly1305_absorb(h, r, rs, m, 1);
                 m += 16;
             }
             CHACHA4_COLUMNS_B(x)
             CHACHA4_DIAGONALS_A(x)
             if (m != NULL && i < 8) {
-                poly1305_absorb(h, r, r5, m, POLY1305_HIBIT);
+                poly1305_absorb(h, r, rs, m, 1);
                 m += 16;
             }
             CHACHA4_DIAGONALS_B(x)
@@ -157,12 +156,10 @@ static size_t stitched(mbedtls_chachapoly_context *ctx, size_t len, const unsign
     }
     if (seal) {
         for (unsigned i = 0; i < CHUNK / 16; i++) {
-            poly1305_absorb(h, r, r5, auth + 16 * i, POLY1305_HIBIT);
+            poly1305_absorb(h, r, rs, auth + 16 * i, 1);
         }
     }
-    for (int i = 0; i < 5; i++) {
-        pc->h[i] = (uint32_t) h[i];
-    }
+    memcpy(pc->h, h, sizeof(h));
     return chunks * CHUNK;
 }
 #endif

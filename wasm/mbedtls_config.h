@@ -45,8 +45,8 @@
  * code here. Its context is in wasm/chacha20_alt.h. */
 #define MBEDTLS_CHACHA20_ALT
 #define MBEDTLS_POLY1305_C
-/* Our Poly1305 (wasm/poly1305.c): radix 2^26, two interleaved lanes with wasm SIMD (~1.5x
- * mbedTLS's code here; its context is in wasm/poly1305_alt.h). */
+/* Our Poly1305 (wasm/poly1305.c): radix 2^32 with the products kept in 64 bits, scalar in both
+ * modules (~1.4x mbedTLS's code here; its context is in wasm/poly1305_alt.h). */
 #define MBEDTLS_POLY1305_ALT
 #define MBEDTLS_CHACHAPOLY_C
 /* Our ChaCha20-Poly1305 (wasm/chachapoly.c): with wasm SIMD, Poly1305 runs on the scalar units

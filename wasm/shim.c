@@ -40,6 +40,7 @@
 #include "mbedtls/sha1.h"
 #include "mbedtls/chacha20.h"
 #include "mbedtls/chachapoly.h"
+#include "mbedtls/poly1305.h"
 #include "psa/crypto.h"
 #include "ssl_misc.h" /* library-internal: record buffer pointers for parking, flush */
 
@@ -264,6 +265,26 @@ TLSW_API int tlsw_crypto_chacha20(const uint8_t *key32, const uint8_t *nonce12, 
         off += n;
     }
     mbedtls_chacha20_free(&ctx);
+    return ret;
+}
+
+/* Poly1305 (RFC 8439) of `len` bytes fed in pieces of `step` bytes (0: all at once), through
+ * mbedtls_poly1305_update as ChaCha20-Poly1305 calls it. */
+TLSW_API int tlsw_crypto_poly1305(const uint8_t *key32, const uint8_t *in, size_t len, size_t step,
+                                  uint8_t *mac16)
+{
+    mbedtls_poly1305_context ctx;
+    mbedtls_poly1305_init(&ctx);
+    int ret = mbedtls_poly1305_starts(&ctx, key32);
+    for (size_t off = 0; ret == 0 && off < len;) {
+        size_t n = (step == 0 || step > len - off) ? len - off : step;
+        ret = mbedtls_poly1305_update(&ctx, in + off, n);
+        off += n;
+    }
+    if (ret == 0) {
+        ret = mbedtls_poly1305_finish(&ctx, mac16);
+    }
+    mbedtls_poly1305_free(&ctx);
     return ret;
 }
 

@@ -39,6 +39,7 @@ export interface TlswExports {
   tlsw_crypto_x25519(priv32: BytePtr, pub32: BytePtr, out32: BytePtr): number;
   tlsw_crypto_ecdsa_verify(spki: BytePtr, spkiLen: number, hash: BytePtr, hashLen: number, sig: BytePtr, sigLen: number): number;
   tlsw_crypto_chacha20(key32: BytePtr, nonce12: BytePtr, counter: number, input: BytePtr, output: BytePtr, len: number, step: number): number;
+  tlsw_crypto_poly1305(key32: BytePtr, input: BytePtr, len: number, step: number, mac16: BytePtr): number;
   tlsw_crypto_chachapoly(key32: BytePtr, nonce12: BytePtr, aad: BytePtr, aadLen: number, input: BytePtr, output: BytePtr, len: number, step: number, tag16: BytePtr, open: number): number;
   tlsw_result_ptr(): BytePtr;
   tlsw_result_len(): number;
@@ -116,7 +117,7 @@ export const FFI_FUNCTIONS = [
   'tlsw_alloc_count', 'tlsw_alloc_bytes', 'tlsw_alloc_peak', 'tlsw_alloc_total',
   'tlsw_alloc_reset_peak', 'tlsw_mem_alloc', 'tlsw_mem_free',
   'tlsw_lib_init', 'tlsw_lib_strerror', 'tlsw_lib_version', 'tlsw_hash_sha256', 'tlsw_hash_sha1',
-  'tlsw_crypto_x25519', 'tlsw_crypto_ecdsa_verify', 'tlsw_crypto_chacha20', 'tlsw_crypto_chachapoly',
+  'tlsw_crypto_x25519', 'tlsw_crypto_ecdsa_verify', 'tlsw_crypto_chacha20', 'tlsw_crypto_poly1305', 'tlsw_crypto_chachapoly',
   'tlsw_result_ptr', 'tlsw_result_len', 'tlsw_result_free',
   'tlsw_cfg_new', 'tlsw_cfg_free', 'tlsw_cfg_set_versions', 'tlsw_cfg_set_authmode',
   'tlsw_cfg_set_ca', 'tlsw_cfg_add_cert', 'tlsw_cfg_set_alpn', 'tlsw_cfg_set_ciphersuites',
