@@ -305,6 +305,29 @@ test('TLSv1.3: a 16 KiB write is two records (payload 16383 + 1), written 16384'
   }, {}, only('TLSv1.3'));
 });
 
+test('read(into): plaintext that fits is decrypted into the caller\'s buffer (a view of it is returned); larger plaintext is a new buffer', () => {
+  withPair((p) => {
+    assert.equal(handshake(p), { client: 'done', server: 'done' });
+    readAll(p.client);   // a TLS 1.3 NewSessionTicket, if any
+    const data = bytes(3000, 12);
+    p.client.write(data);
+    p.server.feed(drain(p.client));
+    const into = new Uint8Array(5000).fill(0xee);
+    const r = p.server.read(into);
+    assert.is(r.step, 'done');
+    assert.ok(r.data!.buffer === into.buffer && r.data!.byteOffset === 0 && r.data!.length === 3000, 'a view of `into`');
+    assert.ok(equal(r.data!, data));
+    assert.is(into[3000], 0xee, 'nothing written past the plaintext');
+
+    p.client.write(data);
+    p.server.feed(drain(p.client));
+    const small = new Uint8Array(100).fill(0xee);
+    const r2 = p.server.read(small);
+    assert.ok(r2.data!.buffer !== small.buffer && equal(r2.data!, data), 'too small: a copy');
+    assert.ok(small.every((b) => b === 0xee), '`into` untouched');
+  });
+});
+
 test('TLSv1.2: a 16 KiB write is one record', () => {
   withPair((p) => {
     assert.equal(handshake(p), { client: 'done', server: 'done' });

@@ -263,6 +263,45 @@ own('stream transport: a write the Duplex completed at once is no backpressure; 
   t.destroy();
 });
 
+own('over a net.Socket, plaintext is decrypted into the socket\'s own read buffers, unless another "data" listener was handed them too', async () => {
+  const tcp = net.createServer();
+  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
+  const port = (tcp.address() as AddressInfo).port;
+  const data = bytes(1 << 20, 13);
+  try {
+    for (const sniff of [false, true]) {
+      const accepted = once(tcp, 'connection');
+      const raw = net.connect(port, HOST);
+      const [rawServer] = (await accepted) as [net.Socket];
+      // A second listener on the raw socket keeps the ciphertext chunks it is given.
+      const kept: Array<{ chunk: Buffer; copy: Buffer }> = [];
+      if (sniff) rawServer.on('data', (chunk: Buffer) => kept.push({ chunk, copy: Buffer.from(chunk) }));
+      const server = new ours.TLSSocket(rawServer, { isServer: true, ...pem.ecdsa() });
+      const client = new ours.TLSSocket(raw, { ...clientOpts });
+      const chunks: Buffer[] = [];
+      server.on('data', (d: Buffer) => chunks.push(d));
+      const ended = once(server, 'end');
+      await once(client, 'secureConnect');
+      client.end(data);
+      await within(ended, 'end');
+      assert.ok(equal(concat(chunks), data), 'byte-exact');
+      // A view of a read buffer spans more than the plaintext (the record headers and tags
+      // were read into it too); a buffer of its own spans exactly the plaintext.
+      const inPlace = chunks.filter((c) => c.buffer.byteLength > c.length).length;
+      if (sniff) {
+        assert.is(inPlace, 0, 'no plaintext written into chunks another listener has');
+        assert.ok(kept.length > 0 && kept.every((k) => k.chunk.equals(k.copy)), "the other listener's chunks are as they arrived");
+      } else {
+        assert.ok(inPlace > 0, `${inPlace} of ${chunks.length} plaintext chunks in the read buffers`);
+      }
+      server.destroy();
+      client.destroy();
+    }
+  } finally {
+    tcp.close();
+  }
+});
+
 own('writes in one tick coalesce: two TLSSocket writes go out as one application-data record', async () => {
   const [a, b] = memoryPair();
   const wire = new WireTap(b);

@@ -346,8 +346,11 @@ export class TlsEngine implements Disposable {
     return this.pending !== null;
   }
 
-  /** Decrypts the next plaintext available from queued input. */
-  read(): { step: Step; data: Uint8Array | null } {
+  /**
+   * Decrypts the next plaintext available from queued input. With `into`, plaintext that fits
+   * there is written there and `data` is a view of it; otherwise `data` is a new buffer.
+   */
+  read(into?: Uint8Array): { step: Step; data: Uint8Array | null } {
     const conn = this.ptr;
     if (this.err) return { step: 'failed', data: null };
     if (this._peerClosed) return { step: 'closed', data: null };
@@ -383,6 +386,10 @@ export class TlsEngine implements Disposable {
           break;
         }
         this.collectKeylog();
+        if (into && into.length >= len) {
+          into.set(this.lib.u8.subarray(buf, buf + len));
+          return { step: 'done', data: into.subarray(0, len) };
+        }
         return { step: 'done', data: this.lib.copyOut(buf, len) };
       }
       if (rc === RC.RECEIVED_NEW_SESSION_TICKET) {

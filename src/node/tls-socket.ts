@@ -6,7 +6,7 @@
  * when the underlying transport closes (destroy() leads there too).
  */
 import { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { TlsConfig, type SecureOptions } from '../engine/config.js';
 import { TlsEngine, type EngineEvent } from '../engine/tls-engine.js';
 import { bytesEqual } from '../engine/der.js';
@@ -89,7 +89,8 @@ export class TLSSocket extends Duplex {
     }
     this.context = context;
     const config = context.config(this.isServerSide);
-    const transport = options.transport ?? (socket ? new StreamTransport(socket) : undefined);
+    // A net.Socket reads every chunk into a new buffer and never touches it again.
+    const transport = options.transport ?? (socket ? new StreamTransport(socket, { freshChunks: socket instanceof Socket }) : undefined);
     if (!transport) throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "socket": a Duplex or a transport is required', { option: 'socket' });
     this.rawSocket = socket ?? undefined;
     this.keylogEnabled = options.enableKeylog === true;

@@ -90,7 +90,7 @@ class MemoryEnd implements Transport {
     while (!this.paused && this.inbox.length > 0 && !this.closed) {
       const chunk = this.inbox.shift()!;
       this.peer.consumed(chunk.length);
-      h.onData(chunk);
+      h.onData(chunk, true);   // the writer's bytes were copied for this delivery alone
     }
     if (!this.paused && this.inbox.length === 0 && this.peerEnded && !this.closed) {
       this.peerEnded = false;

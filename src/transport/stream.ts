@@ -13,11 +13,21 @@ export interface DuplexLike {
   resume(): unknown;
   on(event: string, listener: (...args: any[]) => void): unknown;
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  listenerCount?(event: string): number;
   readonly destroyed?: boolean;
   readonly writableNeedDrain?: boolean;
   readonly writableLength?: number;
   readonly writableEnded?: boolean;
   readonly writableFinished?: boolean;
+}
+
+export interface StreamTransportOptions {
+  /**
+   * Every 'data' chunk is a buffer of its own that the stream never touches again (a net.Socket
+   * reads each chunk into a new buffer). Then, while this transport is the stream's only 'data'
+   * listener, chunks are handed on as spare memory (see TransportHandlers.onData).
+   */
+  freshChunks?: boolean;
 }
 
 export class StreamTransport implements Transport {
@@ -28,7 +38,11 @@ export class StreamTransport implements Transport {
   private endWaiters: Array<(error?: Error) => void> = [];
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
-  constructor(readonly stream: DuplexLike) {}
+  private readonly freshChunks: boolean;
+
+  constructor(readonly stream: DuplexLike, options: StreamTransportOptions = {}) {
+    this.freshChunks = options.freshChunks === true;
+  }
 
   attach(handlers: TransportHandlers): void {
     this.handlers = handlers;
@@ -37,7 +51,9 @@ export class StreamTransport implements Transport {
       this.stream.on(event, fn);
     };
     on('data', (chunk: Uint8Array | string) => {
-      handlers.onData(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
+      if (typeof chunk === 'string') { handlers.onData(new TextEncoder().encode(chunk), true); return; }
+      // Another 'data' listener has been handed the same chunk and may keep it.
+      handlers.onData(chunk, this.freshChunks && this.stream.listenerCount?.('data') === 1);
     });
     on('end', () => handlers.onEnd());
     on('drain', () => { this.full = false; handlers.onDrain(); });

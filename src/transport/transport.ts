@@ -9,7 +9,12 @@
  *   of the transport (with the error that caused it, if any).
  */
 export interface TransportHandlers {
-  onData(data: Uint8Array): void;
+  /**
+   * Inbound bytes. `spare` says the chunk's memory is the receiver's from now on: nothing else
+   * holds it or will read it again, so once its bytes are taken the receiver may write there
+   * (the pump decrypts into it instead of allocating a buffer for the plaintext).
+   */
+  onData(data: Uint8Array, spare?: boolean): void;
   onEnd(): void;
   onDrain(): void;
   onClose(error?: Error): void;
