@@ -46,8 +46,8 @@ if (role === 'server') {
   server.listen(0, '127.0.0.1', () => send({ port: (server.address() as { port: number }).port }));
   process.on('message', (m: Cmd) => {
     if (m.cmd === 'cpu') {
-      const u = process.cpuUsage();
-      send({ cpu: (u.user + u.system) / 1e6 });
+      const u = process.resourceUsage();
+      send({ cpu: (u.userCPUTime + u.systemCPUTime) / 1e6, user: u.userCPUTime / 1e6, faults: u.minorPageFault });
     } else if (m.cmd === 'mem') {
       (globalThis as { gc?: () => void }).gc?.();
       send({ rss: process.memoryUsage().rss, sockets: sockets.size });
@@ -79,7 +79,7 @@ if (role === 'server') {
       const s = await open(port, { ciphers: 'TLS_CHACHA20_POLY1305_SHA256' });
       const head = Buffer.alloc(5); head.write('b'); head.writeUInt32BE(total, 1);
       const chunk = Buffer.alloc(16384, 2);
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = process.cpuUsage(), f0 = process.resourceUsage().minorPageFault;
       const done = new Promise<void>((resolve) => s.once('data', () => resolve()));
       s.write(head);
       let sent = 0;
@@ -91,7 +91,8 @@ if (role === 'server') {
         go();
       });
       await done;
-      send({ mbps: total / ((performance.now() - t0) / 1000) / 1e6, protocol: s.getProtocol(), cipher: s.getCipher()?.name });
+      const cpu = process.cpuUsage(c0);
+      send({ mbps: total / ((performance.now() - t0) / 1000) / 1e6, cpu: (cpu.user + cpu.system) / 1e6, user: cpu.user / 1e6, faults: process.resourceUsage().minorPageFault - f0, protocol: s.getProtocol(), cipher: s.getCipher()?.name });
       s.destroy();
     } else if (m.cmd === 'hold') {
       // n established connections sending `mode`, never reading

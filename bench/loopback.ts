@@ -1,6 +1,15 @@
 /**
  * Loopback benchmarks (issue "The event loop"): client and server in separate processes, as
  * users run them; ours (our client → our server) against node:tls (node → node) in one run.
+ *
+ * Bulk transfer runs first, in processes that do nothing else, then memory, the stall and the
+ * handshake rates in a second pair of processes per implementation. Kept apart because a process
+ * that has just made thousands of handshakes can receive bulk data several times slower, from
+ * glibc's allocator rather than from TLS: as the garbage collector frees the 64 KiB read buffers
+ * net.Socket hands to JavaScript in bursts, glibc trims the top of its heap and the next reads
+ * fault it back in (seen here after 3,000 handshakes: 100-190 MB/s with 45,000-90,000 page
+ * faults per 256 MiB; 300-400 MB/s and almost none with glibc.malloc.trim_threshold raised).
+ * node:tls reads inside C++ and frees each read buffer at once, so it does not meet this.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +18,8 @@ import type { Row } from './engine.js';
 const peerPath = fileURLToPath(new URL('./loopback-peer.ts', import.meta.url));
 
 interface Peer { child: ChildProcess; ask<T>(msg: object): Promise<T> }
+
+const BULK_BYTES = (quick: boolean) => (quick ? 64 << 20 : 256 << 20);
 
 function spawnPeer(role: 'server' | 'client', impl: 'ours' | 'node'): Promise<{ peer: Peer; first: Record<string, unknown> }> {
   const child = fork(peerPath, [role, impl], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -21,10 +32,16 @@ function spawnPeer(role: 'server' | 'client', impl: 'ours' | 'node'): Promise<{ 
   return new Promise((resolve) => { queue.push((m) => resolve({ peer, first: m as Record<string, unknown> })); });
 }
 
-async function measure(impl: 'ours' | 'node', quick: boolean) {
+async function spawnPair(impl: 'ours' | 'node') {
   const { peer: server, first } = await spawnPeer('server', impl);
   const port = first.port as number;
   const { peer: client } = await spawnPeer('client', impl);
+  const exit = () => { client.child.send({ cmd: 'exit' }); server.child.send({ cmd: 'exit' }); };
+  return { impl, server, client, port, exit };
+}
+
+async function measure(impl: 'ours' | 'node', quick: boolean) {
+  const { server, client, port, exit } = await spawnPair(impl);
   const n = quick ? 300 : 1000;
   // Memory first, on a fresh server: warm up (first-use allocations), then hold n idle connections.
   await client.ask({ cmd: 'hold', port, count: 50, mode: 'i' });
@@ -50,34 +67,72 @@ async function measure(impl: 'ours' | 'node', quick: boolean) {
   const ms = quick ? 2000 : 5000;
   const hs13 = (await client.ask<{ rate: number }>({ cmd: 'handshakes', port, ms, version: 'TLSv1.3' })).rate;
   const hs12 = (await client.ask<{ rate: number }>({ cmd: 'handshakes', port, ms, version: 'TLSv1.2' })).rate;
-  const bulk = () => client.ask<{ mbps: number; cipher: string }>({ cmd: 'bulk', port, bytes: quick ? 64 << 20 : 256 << 20 });
-  const exit = () => { client.child.send({ cmd: 'exit' }); server.child.send({ cmd: 'exit' }); };
-  return { hs13, hs12, bulk, exit, memPerConn: (mem1.rss - mem0.rss) / Math.max(1, mem1.sockets), stallCpu: cpu1 - cpu0, held: n };
+  exit();
+  return { hs13, hs12, memPerConn: (mem1.rss - mem0.rss) / Math.max(1, mem1.sockets), stallCpu: cpu1 - cpu0, held: n };
 }
 
-/** Bulk rounds alternate between the two implementations and each keeps its best, so a noisy
- * moment on this shared machine hits both alike (node:tls's single runs varied by 30-40%). */
-async function bulkRounds(o: Awaited<ReturnType<typeof measure>>, n: Awaited<ReturnType<typeof measure>>, rounds: number) {
-  const best = { ours: 0, node: 0, oursCipher: '', nodeCipher: '' };
-  for (let i = 0; i < rounds; i++) {
-    const a = await o.bulk(), b = await n.bulk();
-    if (a.mbps > best.ours) { best.ours = a.mbps; best.oursCipher = a.cipher; }
-    if (b.mbps > best.node) { best.node = b.mbps; best.nodeCipher = b.cipher; }
+interface BulkResult { mbps: number; cpuMs: number; cipher: string }
+
+/** One bulk transfer on a new connection: throughput, and the CPU both processes spent on it. */
+async function bulkOnce(p: Awaited<ReturnType<typeof spawnPair>>, bytes: number): Promise<BulkResult> {
+  const s0 = await p.server.ask<{ cpu: number; faults: number }>({ cmd: 'cpu' });
+  const r = await p.client.ask<{ mbps: number; cpu: number; faults: number; cipher: string }>({ cmd: 'bulk', port: p.port, bytes });
+  const s1 = await p.server.ask<{ cpu: number; faults: number }>({ cmd: 'cpu' });
+  if (process.env.BULK_DEBUG) console.log(`  ${p.impl} ${r.mbps.toFixed(0)} MB/s, client ${(r.cpu * 1000).toFixed(0)} ms ${r.faults} faults, server ${((s1.cpu - s0.cpu) * 1000).toFixed(0)} ms ${s1.faults - s0.faults} faults`);
+  return { mbps: r.mbps, cpuMs: (r.cpu + s1.cpu - s0.cpu) * 1000, cipher: r.cipher };
+}
+
+/**
+ * Bulk rounds alternate between the two implementations, so a noisy moment on this shared
+ * machine hits both alike (node:tls's single runs varied by 30-40%), and each keeps its best
+ * round. Two things decide a process's round more than its code does, and are fixed when it
+ * starts, so each implementation runs in `sets` fresh pairs of processes, one after the other:
+ *  - which vCPU it lands on: here one of the two runs compute-heavy code about a third slower
+ *    than the other (a busy hyperthread sibling on the host, presumably: ChaCha20-Poly1305 at
+ *    0.66-0.71 GB/s against 1.0-1.05 pinned to one or the other);
+ *  - whether glibc's heap top keeps being trimmed and faulted back in (see the top of the file).
+ * The first `warm` rounds of each set are warm-up, reported apart: a fresh process pays for
+ * growing its heaps for its first few hundred MB, ours longer than node:tls (seen: ~3 rounds of
+ * 256 MiB against 1), which is start-up cost, not throughput. BULK_DEBUG=1 prints every round
+ * with each side's CPU time and page faults.
+ */
+export async function bulkRounds(warm: number, rounds: number, bytes: number, sets = 1) {
+  const all = { ours: [] as BulkResult[], node: [] as BulkResult[] };
+  const first = { ours: 0, node: 0 };
+  for (let set = 0; set < sets; set++) {
+    const o = await spawnPair('ours'), n = await spawnPair('node');
+    for (let i = 0; i < warm + rounds; i++) {
+      const a = await bulkOnce(o, bytes), b = await bulkOnce(n, bytes);
+      if (set === 0 && i === 0) { first.ours = a.mbps; first.node = b.mbps; }
+      if (i < warm) continue;
+      all.ours.push(a);
+      all.node.push(b);
+    }
+    o.exit();
+    n.exit();
   }
-  return best;
+  const best = (rs: BulkResult[]) => rs.reduce((b, r) => (r.mbps > b.mbps ? r : b));
+  const median = (rs: BulkResult[]) => [...rs].sort((x, y) => x.mbps - y.mbps)[(rs.length - 1) >> 1]!.mbps;
+  return {
+    ours: best(all.ours), node: best(all.node),
+    median: { ours: median(all.ours), node: median(all.node) },
+    first,
+  };
 }
 
 export async function runLoopbackBench(quick: boolean): Promise<Row[]> {
+  const warm = quick ? 1 : 3, rounds = quick ? 1 : 3, sets = quick ? 1 : 2;
+  const bulk = await bulkRounds(warm, rounds, BULK_BYTES(quick), sets);
   const o = await measure('ours', quick);
   const n = await measure('node', quick);
-  const bulk = await bulkRounds(o, n, quick ? 1 : 3);
-  o.exit();
-  n.exit();
   const stallSecs = quick ? 3 : 10;
   return [
     { label: 'loopback full handshakes/s TLSv1.3 (4 in parallel, separate processes)', unit: 'hs/s', ours: o.hs13, node: n.hs13 },
     { label: 'loopback full handshakes/s TLSv1.2', unit: 'hs/s', ours: o.hs12, node: n.hs12 },
-    { label: `loopback single-connection bulk MB/s, best of ${quick ? 1 : 3} alternating rounds (${bulk.oursCipher} / node ${bulk.nodeCipher})`, unit: 'MB/s', ours: bulk.ours, node: bulk.node },
+    { label: `loopback single-connection bulk MB/s, best of ${sets} x ${rounds} alternating rounds, each set in fresh processes after ${warm} warm-up rounds (${bulk.ours.cipher} / node ${bulk.node.cipher})`, unit: 'MB/s', ours: bulk.ours.mbps, node: bulk.node.mbps },
+    { label: 'loopback bulk MB/s, median of those rounds', unit: 'MB/s', ours: bulk.median.ours, node: bulk.median.node },
+    { label: 'loopback bulk: CPU ms (client + server) per 256 MiB in the best round', unit: 'ms', ours: bulk.ours.cpuMs * (256 << 20) / BULK_BYTES(quick), node: bulk.node.cpuMs * (256 << 20) / BULK_BYTES(quick) },
+    { label: 'loopback bulk MB/s, first round in fresh processes (warm-up included)', unit: 'MB/s', ours: bulk.first.ours, node: bulk.first.node },
     { label: `server CPU ms while ${o.held} connections stall on WANT for ${stallSecs} s`, unit: 'ms', ours: o.stallCpu * 1000, node: n.stallCpu * 1000 },
     { label: 'server memory per idle connection (RSS delta / connections)', unit: 'bytes', ours: o.memPerConn, node: n.memPerConn },
   ];

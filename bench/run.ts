@@ -41,6 +41,6 @@ const ratio = (label: string) => { const r = loopRows.find((x) => x.label.includ
 const stall = loopRows.find((x) => x.label.includes('stall'));
 console.log('\nloopback targets:');
 console.log(`  handshakes >= 0.40x node:tls: TLSv1.3 ${ratio('TLSv1.3').toFixed(2)}x, TLSv1.2 ${ratio('TLSv1.2').toFixed(2)}x (${verdict(ratio('TLSv1.3') >= 0.4 && ratio('TLSv1.2') >= 0.4)})`);
-console.log(`  bulk >= 0.50x node:tls: ${ratio('bulk').toFixed(2)}x (${verdict(ratio('bulk') >= 0.5)})`);
+console.log(`  bulk >= 0.50x node:tls: ${ratio('single-connection bulk').toFixed(2)}x (${verdict(ratio('single-connection bulk') >= 0.5)}; median rounds ${ratio('median of').toFixed(2)}x, first round in fresh processes ${ratio('first round').toFixed(2)}x)`);
 console.log(`  stall CPU <= 50 ms: ${stall ? stall.ours.toFixed(1) : '-'} ms (${verdict(!!stall && stall.ours <= 50)})`);
 console.log(`  memory per connection <= node:tls: ${ratio('memory').toFixed(2)}x (${verdict(ratio('memory') <= 1)})`);
