@@ -227,13 +227,24 @@ export class TlsEngine implements Disposable {
     return this.conn === 0 ? 0 : this.lib.x.tlsw_conn_out_len(this.conn);
   }
 
-  /** Takes up to `max` bytes of outbound ciphertext, or null when there is none. */
-  takeOutbound(max = Infinity): Uint8Array | null {
+  /**
+   * Takes up to `max` bytes of outbound ciphertext, or null when there is none: a new buffer, or
+   * with `into`, as much as fits written there and a view of it returned (a caller that passes
+   * the ciphertext on at once can reuse one buffer).
+   */
+  takeOutbound(max = Infinity, into?: Uint8Array): Uint8Array | null {
     const conn = this.ptr;
     const x = this.lib.x;
-    const len = Math.min(x.tlsw_conn_out_len(conn), max);
+    const len = Math.min(x.tlsw_conn_out_len(conn), max, into ? into.length : Infinity);
     if (len <= 0) return null;
-    const out = this.lib.copyOut(x.tlsw_conn_out_ptr(conn), len);
+    const ptr = x.tlsw_conn_out_ptr(conn);
+    let out: Uint8Array;
+    if (into) {
+      into.set(this.lib.u8.subarray(ptr, ptr + len));
+      out = into.subarray(0, len);
+    } else {
+      out = this.lib.copyOut(ptr, len);
+    }
     x.tlsw_conn_out_consume(conn, len);
     return out;
   }
