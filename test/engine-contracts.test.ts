@@ -305,6 +305,30 @@ test('TLSv1.3: a 16 KiB write is two records (payload 16383 + 1), written 16384'
   }, {}, only('TLSv1.3'));
 });
 
+test('takeOutbound(max, into): ciphertext written into the caller\'s buffer, as much as fits, a view of it returned; the rest stays queued', () => {
+  withPair((p) => {
+    assert.equal(handshake(p), { client: 'done', server: 'done' });
+    readAll(p.client);
+    const data = bytes(5000, 14);
+    p.client.write(data);
+    const queued = p.client.outboundLength;
+    const into = new Uint8Array(1000).fill(0xee);
+    const first = p.client.takeOutbound(Infinity, into)!;
+    assert.ok(first.buffer === into.buffer && first.byteOffset === 0 && first.length === 1000, 'a view of all of `into`');
+    assert.is(p.client.outboundLength, queued - 1000, 'the rest is still queued');
+    p.server.feed(first);   // feed() copies: `into` may be reused at once
+    const big = new Uint8Array(64 * 1024);
+    const second = p.client.takeOutbound(10, big)!;
+    assert.is(second.length, 10, '`max` still bounds it');
+    p.server.feed(second);
+    const rest = p.client.takeOutbound(Infinity, big)!;
+    assert.is(rest.length, queued - 1010);
+    p.server.feed(rest);
+    assert.is(p.client.takeOutbound(Infinity, big), null, 'nothing left');
+    assert.ok(equal(readAll(p.server), data), 'the pieces are the ciphertext, in order');
+  });
+});
+
 test('read(into): plaintext that fits is decrypted into the caller\'s buffer (a view of it is returned); larger plaintext is a new buffer', () => {
   withPair((p) => {
     assert.equal(handshake(p), { client: 'done', server: 'done' });
