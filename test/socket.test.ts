@@ -165,7 +165,8 @@ own('write() returns false at the high-water mark; drain fires after the transpo
   held.holdOutbound(1);
   let drained = false;
   server.on('drain', () => { drained = true; });
-  // Synchronous writes: nothing is encrypted before the first false, so the marks are exact.
+  // Synchronous writes: the first record is encrypted inside the write that completes it and
+  // goes to the held transport; after that nothing moves, and the marks fill.
   const sent: Buffer[] = [];
   let ok = true;
   while (ok && sent.length < 1000) {
@@ -174,9 +175,11 @@ own('write() returns false at the high-water mark; drain fires after the transpo
     ok = server.write(chunk);
   }
   assert.not.ok(ok, 'write() said stop');
-  // The pump's queue filled to its mark (its last chunk's callback waits), then the socket's
-  // own buffer to the same mark: the first false is exactly at the second.
-  assert.is(server.pump.queuedBytes, HWM, 'the pump queue is at its high-water mark');
+  // The pump's queue filled to its mark (its last chunk's callback waits; what it holds is the
+  // rest of that first record's last chunk plus whole chunks), then the socket's own buffer to
+  // the same mark: the first false is exactly at the second.
+  const q = server.pump.queuedBytes;
+  assert.ok(q >= HWM && q < HWM + CHUNK, `the pump queue is at its high-water mark (${q})`);
   assert.is(server.writableLength, server.writableHighWaterMark, 'the socket buffer is at its high-water mark');
   assert.is(server.writableHighWaterMark, HWM);
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -297,6 +300,73 @@ own('over a net.Socket, plaintext is decrypted into the socket\'s own read buffe
       server.destroy();
       client.destroy();
     }
+  } finally {
+    tcp.close();
+  }
+});
+
+own('a buffer reused once its write() callback has run: what arrives is what was written, whole records and tails alike', async () => {
+  const [a, b] = memoryPair();
+  const server = new ours.TLSSocket(null, { isServer: true, ...pem.ecdsa(), transport: b });
+  const client = new ours.TLSSocket(null, { ...clientOpts, transport: a });
+  const got = collect(server);
+  await Promise.all([once(server, 'secure'), once(client, 'secureConnect')]);
+  // One buffer, refilled as soon as each write's callback has run (node's streams ask no more:
+  // a Writable keeps no copy of what it buffers either). Sizes around the 16383-byte record,
+  // so that writes leave tails of every length behind in the queue.
+  const buf = Buffer.alloc(40000);
+  const want: Buffer[] = [];
+  for (let i = 0; i < 40; i++) {
+    const n = [16383, 16384, 20000, 100, 32767, 16382, 40000, 1][i % 8]!;
+    buf.fill(i + 1, 0, n);
+    const view = buf.subarray(0, n);
+    want.push(Buffer.from(view));
+    await new Promise<void>((r) => client.write(view, () => r()));
+    buf.fill(0xee);
+  }
+  client.end();
+  assert.ok(equal(await within(got, 'end'), concat(want)), 'byte-exact');
+  server.end();
+});
+
+own('over TCP, ciphertext a backed-up socket still holds stays intact while other connections send (byte-exact after its reader resumes)', async () => {
+  const tcp = net.createServer();
+  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
+  const port = (tcp.address() as AddressInfo).port;
+  const open = async () => {
+    const accepted = once(tcp, 'connection');
+    const raw = net.connect(port, HOST);
+    const [rawServer] = (await accepted) as [net.Socket];
+    const server = new ours.TLSSocket(rawServer, { isServer: true, ...pem.ecdsa() });
+    const client = new ours.TLSSocket(raw, { ...clientOpts });
+    await Promise.all([once(server, 'secure'), once(client, 'secureConnect')]);
+    const chunks: Buffer[] = [];
+    server.on('data', (d: Buffer) => chunks.push(Buffer.from(d)));
+    // A corrupted record fails both ends (bad_record_mac): that rejects here instead of hanging.
+    const ended = new Promise((resolve, reject) => { server.once('end', resolve); server.once('error', reject); client.once('error', reject); });
+    return { raw, server, client, chunks, ended };
+  };
+  const send = (c: ours.TLSSocket, data: Uint8Array) => {
+    let off = 0;
+    const go = () => { while (off < data.length) { const n = Math.min(16384, data.length - off); const ok = c.write(data.subarray(off, off + n)); off += n; if (!ok) { c.once('drain', go); return; } } c.end(); };
+    go();
+  };
+  try {
+    // A's reader stalls, so A's socket is left holding a batch of ciphertext it could not write;
+    // meanwhile B sends 8 MiB through the same process.
+    const a = await open(), b = await open();
+    a.server.pause();
+    const dataA = bytes(4 << 20, 15), dataB = bytes(8 << 20, 16);
+    send(a.client, dataA);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(a.raw.writableLength > 0, "A's socket holds ciphertext it could not write");
+    send(b.client, dataB);
+    await within(b.ended, 'B end');
+    assert.ok(equal(concat(b.chunks), dataB), 'B byte-exact');
+    a.server.resume();
+    await within(a.ended, 'A end');
+    assert.ok(equal(concat(a.chunks), dataA), 'A byte-exact: what its socket held was not overwritten');
+    for (const c of [a, b]) { c.server.destroy(); c.client.destroy(); }
   } finally {
     tcp.close();
   }

@@ -89,8 +89,10 @@ export class TLSSocket extends Duplex {
     }
     this.context = context;
     const config = context.config(this.isServerSide);
-    // A net.Socket reads every chunk into a new buffer and never touches it again.
-    const transport = options.transport ?? (socket ? new StreamTransport(socket, { freshChunks: socket instanceof Socket }) : undefined);
+    // A net.Socket reads every chunk into a new buffer and never touches it again, and keeps no
+    // reference to a chunk its write(2) took at once.
+    const net = socket instanceof Socket;
+    const transport = options.transport ?? (socket ? new StreamTransport(socket, { freshChunks: net, releasesWrites: net }) : undefined);
     if (!transport) throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "socket": a Duplex or a transport is required', { option: 'socket' });
     this.rawSocket = socket ?? undefined;
     this.keylogEnabled = options.enableKeylog === true;
@@ -183,9 +185,9 @@ export class TLSSocket extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.touch();
-    // The callback can run before the bytes are encrypted, and callers may reuse their buffer
-    // once it has: queue a copy.
-    if (this.pump.write(copy(chunk))) cb();
+    // The callback runs before the bytes are all encrypted, and callers may reuse their buffer
+    // once it has: lent to the pump, which encrypts the whole records at once and copies the rest.
+    if (this.pump.write(chunk, true)) cb();
     else if (this.pump.isDead) cb(this.engine.error ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'write after the connection closed'));
     else this.pendingWriteCb = cb;
   }
@@ -193,7 +195,7 @@ export class TLSSocket extends Duplex {
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
     let ok = true;
     this.touch();
-    for (const { chunk } of chunks) ok = this.pump.write(copy(chunk));
+    for (const { chunk } of chunks) ok = this.pump.write(chunk, true);
     if (ok) cb();
     else if (this.pump.isDead) cb(this.engine.error ?? new TlsError('ERR_TLS_INVALID_STATE', 'local', 'write after the connection closed'));
     else this.pendingWriteCb = cb;
@@ -360,10 +362,6 @@ function withIssuers(sent: readonly PeerCertificate[], anchors: readonly Certifi
     cur = next;
   }
   return pool[0]!.cert;
-}
-
-function copy(chunk: Buffer): Uint8Array {
-  return new Uint8Array(chunk);
 }
 
 function isIpLike(host: string): boolean {

@@ -26,6 +26,9 @@
  *
  * Writes made in the same tick coalesce: the queue is run once, a microtask after the first
  * write (as cork/uncork), and runs of small chunks are packed into records of up to 16 KiB.
+ * A writer that lends its buffer (a stream whose callback lets the caller reuse it) has the
+ * whole records it completes encrypted inside its write, straight from its memory; only the
+ * rest, less than a record, is copied to wait (and coalesce) in the queue.
  * Records go to the transport in batches of up to 64 KiB while it keeps up (its last write
  * left nothing waiting), one at a time once it backs up: one write(2) per three records on a
  * fast path, and at most one batch beyond a slow peer's backpressure.
@@ -128,6 +131,15 @@ const BATCH = 64 * 1024;
 /** Room kept for one more record's ciphertext: a full record plus any suite's expansion. */
 const RECORD_WIRE = 17 * 1024;
 
+/**
+ * Where a batch of ciphertext is copied on its way to a transport that releases writes (a
+ * socket whose write(2) takes them at once): one for every pump (JavaScript runs one at a time),
+ * replaced by a new one whenever a transport keeps it. On the bulk path that is no allocation
+ * instead of one per batch. Only for hand-overs of at least half its size, so a transport that
+ * keeps it (a write that went pending) holds at most twice what it was given.
+ */
+let handOverBuffer = new Uint8Array(BATCH);
+
 export class Pump {
   readonly counters: Counters;
   private readonly hwm: number;
@@ -208,17 +220,48 @@ export class Pump {
 
   // ---- application side --------------------------------------------------------------------
 
-  /** Queues plaintext. Returns false when the queue is at or above its high-water mark. */
-  write(data: Uint8Array): boolean {
+  /**
+   * Queues plaintext. Returns false when the queue is at or above its high-water mark.
+   * `borrowed`: the caller may change `data` once this returns (a stream's write callback has
+   * run). Then the whole records the queue holds are encrypted at once, straight from `data`,
+   * and only the rest of it, less than a record, is copied to wait for the next write (which it
+   * coalesces with, as any queued data does).
+   */
+  write(data: Uint8Array, borrowed = false): boolean {
     if (this.dead || this.closeRequested) return false;
     if (data.length > 0) {
-      this.queue.push({ data, offset: 0 });
+      const entry: QueuedChunk = { data, offset: 0 };
+      this.queue.push(entry);
       this.queued += data.length;
       this.counters.setQueued(this.queued);
+      if (borrowed) {
+        if (this.queued >= RECORD) this.writeNow();
+        if (entry.offset < data.length) {
+          entry.data = new Uint8Array(data.subarray(entry.offset));   // a copy, also for a Buffer
+          entry.offset = 0;
+        }
+      }
       this.schedule();
     }
+    if (this.dead) return false;
     if (this.queued >= this.hwm) this.aboveHwm = true;
     return !this.aboveHwm;
+  }
+
+  /**
+   * The write operation alone, inside an application write (see write()): whole records only,
+   * handed over as batches fill, and nothing else (no handshake step, no read: no host callback
+   * fires inside the caller's write). The run the write scheduled does the rest, and hands over
+   * what is left of the batch.
+   */
+  private writeNow(): void {
+    if (this.running || this.dead || this.failed || !this.secure || this.transportFull || !this.runnable(this.writeOp)) return;
+    this.running = true;
+    try {
+      this.stepWrite(true);
+    } finally {
+      this.running = false;
+    }
   }
 
   /** After the queue is written: close_notify, then end of stream; `cb` once both are handed over. */
@@ -502,10 +545,12 @@ export class Pump {
     if (this.dead) return false;
     let moved = false;
     while (!this.transportFull) {
-      const out = this.engine.takeOutbound();
+      const shared = this.transport.releasesWrites === true && this.engine.outboundLength >= BATCH / 2;
+      const out = this.engine.takeOutbound(Infinity, shared ? handOverBuffer : undefined);
       if (out === null) break;
       moved = true;
       if (!this.handOver(out)) this.transportFull = true;
+      if (shared && !this.transport.writeReleased) handOverBuffer = new Uint8Array(BATCH);
     }
     if (moved) { this.drainGen++; this.counters.add('readiness'); }
     if (this.engine.error && !this.failed) this.fail(this.engine.error);
@@ -541,7 +586,7 @@ export class Pump {
     return false;
   }
 
-  private stepWrite(): boolean {
+  private stepWrite(wholeRecords = false): boolean {
     if (this.dead || (this.queue.length === 0 && !this.engine.hasPendingWrite) || !this.runnable(this.writeOp)) return false;
     this.unblock(this.writeOp);
     let progress = false;
@@ -552,6 +597,7 @@ export class Pump {
       progress = true;
     }
     while (this.queue.length > 0) {
+      if (wholeRecords && this.queued < RECORD) break;
       if (this.aboveHwm && this.queued < RECORD && this.queued < this.hwm) {
         // Only a part-record tail is left while the writer waits on the high-water mark:
         // release the writer first, so what it writes next fills this record instead of the

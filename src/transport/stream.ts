@@ -28,6 +28,12 @@ export interface StreamTransportOptions {
    * listener, chunks are handed on as spare memory (see TransportHandlers.onData).
    */
   freshChunks?: boolean;
+  /**
+   * The stream keeps no reference to a chunk it has written out (net.Socket: a write(2) that
+   * took everything at once leaves nothing behind). Then such a write is reported released
+   * (Transport.writeReleased), and its buffer can carry the next one.
+   */
+  releasesWrites?: boolean;
 }
 
 export class StreamTransport implements Transport {
@@ -39,9 +45,16 @@ export class StreamTransport implements Transport {
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   private readonly freshChunks: boolean;
+  readonly releasesWrites: boolean;
+  private released = false;
 
   constructor(readonly stream: DuplexLike, options: StreamTransportOptions = {}) {
     this.freshChunks = options.freshChunks === true;
+    this.releasesWrites = options.releasesWrites === true;
+  }
+
+  get writeReleased(): boolean {
+    return this.released;
   }
 
   attach(handlers: TransportHandlers): void {
@@ -79,10 +92,13 @@ export class StreamTransport implements Transport {
    * backpressure: 'drain' follows anyway, and an owner that waits for it waits for bytes to move.
    */
   write(data: Uint8Array): boolean {
+    this.released = false;
     if (this.closed || this.stream.destroyed || this.stream.writableEnded) return false;
-    if (this.stream.write(data)) return true;
+    const ok = this.stream.write(data);
     // A stream that does not say what it buffers is taken at its word.
-    if ((this.stream.writableLength ?? 1) === 0) return true;
+    const holding = (this.stream.writableLength ?? 1) > 0;
+    this.released = this.releasesWrites && !holding;
+    if (ok || !holding) return true;
     this.full = true;
     return false;
   }

@@ -37,4 +37,11 @@ export interface Transport {
   resume(): void;
   /** True while write() would report the transport as full. */
   readonly needDrain: boolean;
+  /**
+   * Whether this transport can tell that a write's bytes were copied out at once (a socket whose
+   * write(2) took them), so the writer may reuse that buffer: see writeReleased.
+   */
+  readonly releasesWrites?: boolean;
+  /** True when the last write()'s buffer is held by nothing any more (see releasesWrites). */
+  readonly writeReleased?: boolean;
 }
