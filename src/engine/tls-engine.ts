@@ -313,10 +313,7 @@ export class TlsEngine implements Disposable {
   private writeRecord(parts: readonly Uint8Array[], total: number): { step: Step; written: number } {
     if (total === 0) return { step: 'done', written: 0 };
     const p = this.lib.scratch(total);
-    const u8 = this.lib.u8;
-    let off: number = p;
-    for (const part of parts) { u8.set(part, off); off += part.length; }
-    const rc = this.lib.x.tlsw_conn_write(this.conn, p, total);
+    const rc = this.sslWrite(parts, p, total);
     if (rc > 0) return { step: 'done', written: rc };
     if (rc === RC.WANT_READ || rc === RC.WANT_WRITE) {
       // mbedTLS has started this record: it owns these exact bytes until a retry completes. A
@@ -638,16 +635,18 @@ export class TlsEngine implements Disposable {
     return n > 0 ? Math.min(n, RECORD) : RECORD;
   }
 
-  private callWrite(chunk: Uint8Array): number {
-    const p = this.lib.scratch(chunk.length);
-    this.lib.u8.set(chunk, p);
-    return this.lib.x.tlsw_conn_write(this.conn, p as BytePtr, chunk.length);
+  /** mbedtls_ssl_write of `parts` gathered at `p` in wasm memory (`total` bytes). */
+  private sslWrite(parts: readonly Uint8Array[], p: BytePtr, total: number): number {
+    const u8 = this.lib.u8;
+    let off: number = p;
+    for (const part of parts) { u8.set(part, off); off += part.length; }
+    return this.lib.x.tlsw_conn_write(this.conn, p, total);
   }
 
   private retryPending(): Step {
     const chunk = this.pending;
     if (chunk === null) return 'done';
-    const rc = this.callWrite(chunk);
+    const rc = this.sslWrite([chunk], this.lib.scratch(chunk.length), chunk.length);
     if (rc === chunk.length) {
       this.pending = null;
       return 'done';

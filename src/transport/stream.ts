@@ -87,7 +87,7 @@ export class StreamTransport implements Transport {
    * Full means bytes are waiting in the stream's buffer. A node Writable answers false whenever
    * a write reaches its high-water mark, even when the write completed at once (a socket's
    * write(2) took it all and nothing is buffered). With net.Socket's 16 KiB mark, a TLS record
-   * (16406 bytes) always reaches it, so trusting the answer alone would hand over one record per
+   * (16405 bytes) always reaches it, so trusting the answer alone would hand over one record per
    * 'drain' tick although the socket never backed up. What the stream still holds is the real
    * backpressure: 'drain' follows anyway, and an owner that waits for it waits for bytes to move.
    */
