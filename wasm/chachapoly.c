@@ -34,7 +34,7 @@
 #include "poly1305_limbs.h"
 #endif
 
-enum { STATE_INIT, STATE_AAD, STATE_CIPHERTEXT, STATE_FINISHED };
+enum { STATE_INIT = 0, STATE_AAD, STATE_CIPHERTEXT, STATE_FINISHED };
 
 /* Zeros that bring a Poly1305 input of `len` bytes to a multiple of 16. */
 static int pad16(mbedtls_chachapoly_context *ctx, uint64_t len)
@@ -46,25 +46,18 @@ static int pad16(mbedtls_chachapoly_context *ctx, uint64_t len)
 
 void mbedtls_chachapoly_init(mbedtls_chachapoly_context *ctx)
 {
+    /* All zero is no AAD or ciphertext yet, STATE_INIT, MBEDTLS_CHACHAPOLY_ENCRYPT. */
+    memset(ctx, 0, sizeof(*ctx));
     mbedtls_chacha20_init(&ctx->chacha20_ctx);
     mbedtls_poly1305_init(&ctx->poly1305_ctx);
-    ctx->aad_len = 0;
-    ctx->ciphertext_len = 0;
-    ctx->state = STATE_INIT;
-    ctx->mode = MBEDTLS_CHACHAPOLY_ENCRYPT;
 }
 
 void mbedtls_chachapoly_free(mbedtls_chachapoly_context *ctx)
 {
-    if (ctx == NULL) {
-        return;
+    /* Keys, keystream and accumulator included; init() makes it usable again. */
+    if (ctx != NULL) {
+        mbedtls_platform_zeroize(ctx, sizeof(*ctx));
     }
-    mbedtls_chacha20_free(&ctx->chacha20_ctx);
-    mbedtls_poly1305_free(&ctx->poly1305_ctx);
-    ctx->aad_len = 0;
-    ctx->ciphertext_len = 0;
-    ctx->state = STATE_INIT;
-    ctx->mode = MBEDTLS_CHACHAPOLY_ENCRYPT;
 }
 
 int mbedtls_chachapoly_setkey(mbedtls_chachapoly_context *ctx, const unsigned char key[32])
