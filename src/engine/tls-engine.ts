@@ -54,6 +54,7 @@ import type { WasmLib } from '../wasm/module.js';
 import { GROUPS, suiteById, versionName, type CipherSuite, type Group, type TlsVersion } from './ciphers.js';
 import type { TlsConfig } from './config.js';
 import { checkServerIdentity as defaultCheckServerIdentity } from './identity.js';
+import { concatBytes } from './der.js';
 import { verificationError } from './verify.js';
 import { parseCertificate, type PeerCertificate } from './x509.js';
 
@@ -83,7 +84,7 @@ export type EngineEvent =
 
 export interface CipherInfo { name: string; standardName: string; version: TlsVersion }
 
-/** The shim's outbound queue limit unless options.outboundLimit sets one (wasm/shim.c). */
+/** Outbound ciphertext queue limit unless options.outboundLimit sets one. */
 const DEFAULT_OUTBOUND_LIMIT = 64 * 1024;
 /** A record's worth of plaintext per mbedtls_ssl_write / mbedtls_ssl_read call. */
 const RECORD = 16384;
@@ -99,13 +100,6 @@ const SIGNATURE_CODES = new Set([-0x4E00, -0x4380, -0x3900, -0x0095]);
 /** Allocation failures of the crypto, X.509, PK, ASN.1 and PEM modules: always local. */
 const ALLOC_CODES = new Set([-0x0010, -0x4D80, -0x3F80, -0x2880, -0x006A, -0x1180, -0x4180, -0x6180, -0x5180]);
 const decoder = new TextDecoder();
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
-}
 
 function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
@@ -157,12 +151,10 @@ export class TlsEngine implements Disposable {
     this.keylog = options.keylog === true;
     this.outboundLimit = options.outboundLimit ?? DEFAULT_OUTBOUND_LIMIT;
     try {
-      if (options.outboundLimit !== undefined) {
-        if (!Number.isInteger(options.outboundLimit) || options.outboundLimit < 1) {
-          throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "outboundLimit": expected a positive integer', { option: 'outboundLimit' });
-        }
-        x.tlsw_conn_set_out_limit(conn, options.outboundLimit);
+      if (!Number.isInteger(this.outboundLimit) || this.outboundLimit < 1) {
+        throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "outboundLimit": expected a positive integer', { option: 'outboundLimit' });
       }
+      x.tlsw_conn_set_out_limit(conn, this.outboundLimit);
       if (this.keylog) x.tlsw_conn_set_keylog(conn, 1);
       if (!this.isServer) {
         const sn = options.servername;
@@ -237,14 +229,7 @@ export class TlsEngine implements Disposable {
     const x = this.lib.x;
     const len = Math.min(x.tlsw_conn_out_len(conn), max, into ? into.length : Infinity);
     if (len <= 0) return null;
-    const ptr = x.tlsw_conn_out_ptr(conn);
-    let out: Uint8Array;
-    if (into) {
-      into.set(this.lib.u8.subarray(ptr, ptr + len));
-      out = into.subarray(0, len);
-    } else {
-      out = this.lib.copyOut(ptr, len);
-    }
+    const out = this.lib.copyOut(x.tlsw_conn_out_ptr(conn), len, into);
     x.tlsw_conn_out_consume(conn, len);
     return out;
   }
@@ -296,7 +281,7 @@ export class TlsEngine implements Disposable {
         if (r.step === 'done' && r.written === total) this.lastWant = 'none';
         return r;
       }
-      data = concat(data, total);
+      data = concatBytes(data);
     }
     let written = 0;
     while (written < data.length) {
@@ -394,11 +379,7 @@ export class TlsEngine implements Disposable {
           break;
         }
         this.collectKeylog();
-        if (into && into.length >= len) {
-          into.set(this.lib.u8.subarray(buf, buf + len));
-          return { step: 'done', data: into.subarray(0, len) };
-        }
-        return { step: 'done', data: this.lib.copyOut(buf, len) };
+        return { step: 'done', data: this.lib.copyOut(buf, len, into && into.length >= len ? into : undefined) };
       }
       if (rc === RC.RECEIVED_NEW_SESSION_TICKET) {
         this.emitSession();

@@ -63,6 +63,7 @@ import { TlsError as TlsErrorClass } from '../errors/tls-error.js';
 import type { EngineEvent, Step, TlsEngine } from '../engine/tls-engine.js';
 import type { TlsConfig } from '../engine/config.js';
 import { peekServerName } from '../engine/client-hello.js';
+import { concatBytes } from '../engine/der.js';
 import type { Transport } from '../transport/transport.js';
 import { Counters } from './counters.js';
 
@@ -392,7 +393,7 @@ export class Pump {
 
   private peekSni(data: Uint8Array): void {
     this.sniBytes.push(data);
-    const all = concat(this.sniBytes);
+    const all = concatBytes(this.sniBytes);
     const peek = peekServerName(all);
     if (peek.status === 'incomplete') return;
     // Malformed hellos go to mbedTLS, which rejects them with the proper alert.
@@ -789,12 +790,4 @@ export class Pump {
   private clearTimer(): void {
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
 }

@@ -83,8 +83,11 @@ export class WasmLib {
     return this.scratchPtr;
   }
 
-  copyOut(ptr: number, len: number): Uint8Array {
-    return this.u8.slice(ptr, ptr + len);
+  /** `len` bytes of wasm memory at `ptr`: a new buffer, or written into `into` (a view of it). */
+  copyOut(ptr: number, len: number, into?: Uint8Array): Uint8Array {
+    if (!into) return this.u8.slice(ptr, ptr + len);
+    into.set(this.u8.subarray(ptr, ptr + len));
+    return into.subarray(0, len);
   }
 
   cstr(ptr: number): string | null {
