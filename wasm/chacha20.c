@@ -72,6 +72,7 @@ static void block_scalar(const uint32_t s[16], unsigned char out[64])
 /* out = in ^ keystream for four blocks (256 bytes) from the state's counter on. */
 static void blocks4_simd(const uint32_t s[16], const unsigned char *in, unsigned char *out)
 {
+    CHACHA4_MASKS
     v128_t x[16];
     chacha4_load(x, s);
     for (int i = 0; i < 10; i++) {

@@ -120,6 +120,7 @@ static size_t stitched(mbedtls_chachapoly_context *ctx, size_t len, const unsign
     const uint32_t *r = pc->r;
     poly1305_key_wraps(r, rs);
     memcpy(h, pc->h, sizeof(h));
+    CHACHA4_MASKS
     /* The ciphertext the next chunk's rounds authenticate: none yet when sealing. */
     const unsigned char *auth = seal ? NULL : in;
     for (size_t k = 0; k < chunks; k++) {
