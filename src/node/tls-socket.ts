@@ -15,6 +15,7 @@ import { TlsError } from '../errors/tls-error.js';
 import type { Counters } from '../scheduler/counters.js';
 import { Pump, type PumpHost } from '../scheduler/pump.js';
 import { StreamTransport, type DuplexLike } from '../transport/stream.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import type { Transport } from '../transport/transport.js';
 import { nodeHash } from './node-hash.js';
 import { SecureContext, createSecureContext } from './secure-context.js';
@@ -89,10 +90,14 @@ export class TLSSocket extends Duplex {
     }
     this.context = context;
     const config = context.config(this.isServerSide);
-    // A net.Socket reads every chunk into a new buffer and never touches it again, and keeps no
-    // reference to a chunk its write(2) took at once.
+    // A net.Socket reads into one buffer all connections share, where node lets us (see
+    // shared-read-buffer.ts); otherwise it reads every chunk into a new buffer and never touches
+    // it again. It keeps no reference to a chunk its write(2) took at once.
     const net = socket instanceof Socket;
-    const transport = options.transport ?? (socket ? new StreamTransport(socket, { freshChunks: net, releasesWrites: net }) : undefined);
+    const transport = options.transport ?? (socket ? new StreamTransport(socket, {
+      freshChunks: net, releasesWrites: net,
+      borrowReads: net ? (deliver) => readIntoSharedBuffer(socket, deliver) : undefined,
+    }) : undefined);
     if (!transport) throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "socket": a Duplex or a transport is required', { option: 'socket' });
     this.rawSocket = socket ?? undefined;
     this.keylogEnabled = options.enableKeylog === true;
@@ -104,6 +109,8 @@ export class TLSSocket extends Duplex {
       session: options.session ? options.session : undefined,
       keylog: this.keylogEnabled,
       outboundLimit: options.outboundLimit,
+      // Plaintext overwrites every byte: no zero-filling first (node:tls's reads do the same).
+      allocate: (length) => Buffer.allocUnsafe(length),
     });
     // A 'keylog' listener added after construction (node:tls allows it) turns key export on
     // from then on; without any listener no secret ever leaves the wasm.

@@ -138,8 +138,14 @@ const RECORD_WIRE = 17 * 1024;
  * replaced by a new one whenever a transport keeps it. On the bulk path that is no allocation
  * instead of one per batch. Only for hand-overs of at least half its size, so a transport that
  * keeps it (a write that went pending) holds at most twice what it was given.
+ *
+ * Three records' worth (a batch of full records fits; a rarer larger one goes in two pieces),
+ * under 64 KiB on purpose: a buffer a transport keeps is freed later by the garbage collector,
+ * and glibc considers trimming its heap on every free of 64 KiB or more (see READ_BATCH in the
+ * engine); a sender whose socket backs up now and then would meet the same page faults.
  */
-let handOverBuffer = new Uint8Array(BATCH);
+const HAND_OVER = 3 * RECORD_WIRE;
+let handOverBuffer = new Uint8Array(HAND_OVER);
 
 export class Pump {
   readonly counters: Counters;
@@ -387,7 +393,8 @@ export class Pump {
     if (spare && this.secure) this.spare = data;
     this.inboundGen++;
     this.counters.add('readiness');
-    if (this.sniState === 'peek') this.peekSni(data);
+    // Kept across events: a copy unless the chunk is ours (see TransportHandlers.onData).
+    if (this.sniState === 'peek') this.peekSni(spare ? data : data.slice());
     this.run();
   }
 
@@ -546,12 +553,12 @@ export class Pump {
     if (this.dead) return false;
     let moved = false;
     while (!this.transportFull) {
-      const shared = this.transport.releasesWrites === true && this.engine.outboundLength >= BATCH / 2;
+      const shared = this.transport.releasesWrites === true && this.engine.outboundLength >= HAND_OVER / 2;
       const out = this.engine.takeOutbound(Infinity, shared ? handOverBuffer : undefined);
       if (out === null) break;
       moved = true;
       if (!this.handOver(out)) this.transportFull = true;
-      if (shared && !this.transport.writeReleased) handOverBuffer = new Uint8Array(BATCH);
+      if (shared && !this.transport.writeReleased) handOverBuffer = new Uint8Array(HAND_OVER);
     }
     if (moved) { this.drainGen++; this.counters.add('readiness'); }
     if (this.engine.error && !this.failed) this.fail(this.engine.error);

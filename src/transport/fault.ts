@@ -51,7 +51,8 @@ export class FaultTransport implements Transport {
   attach(handlers: TransportHandlers): void {
     this.handlers = handlers;
     this.inner.attach({
-      onData: (d) => { this.inbox.push(d); this.deliver(); },
+      // Delivered later, so kept: a copy unless the inner transport gave the chunk away.
+      onData: (d, spare) => { this.inbox.push(spare ? d : d.slice()); this.deliver(); },
       onEnd: () => { this.pendingEnd = true; this.deliver(); },
       onDrain: () => {
         this.innerFull = false;

@@ -34,6 +34,13 @@ export interface StreamTransportOptions {
    * (Transport.writeReleased), and its buffer can carry the next one.
    */
   releasesWrites?: boolean;
+  /**
+   * Sets the stream up to hand inbound bytes to `deliver` instead of emitting 'data' (a
+   * net.Socket reading into a buffer it reuses: see src/node/shared-read-buffer.ts); returns
+   * false when it did not. Called once, before this transport listens to the stream. Bytes
+   * given to `deliver` are valid only until it returns.
+   */
+  borrowReads?: (deliver: (data: Uint8Array) => void) => boolean;
 }
 
 export class StreamTransport implements Transport {
@@ -46,11 +53,13 @@ export class StreamTransport implements Transport {
 
   private readonly freshChunks: boolean;
   readonly releasesWrites: boolean;
+  private readonly borrowReads: StreamTransportOptions['borrowReads'];
   private released = false;
 
   constructor(readonly stream: DuplexLike, options: StreamTransportOptions = {}) {
     this.freshChunks = options.freshChunks === true;
     this.releasesWrites = options.releasesWrites === true;
+    this.borrowReads = options.borrowReads;
   }
 
   get writeReleased(): boolean {
@@ -63,6 +72,8 @@ export class StreamTransport implements Transport {
       this.listeners.push([event, fn]);
       this.stream.on(event, fn);
     };
+    this.borrowReads?.((data) => { if (!this.closed) handlers.onData(data, false); });
+    // Listened to even when reads are borrowed: a stream emits 'end' only while it flows.
     on('data', (chunk: Uint8Array | string) => {
       if (typeof chunk === 'string') { handlers.onData(new TextEncoder().encode(chunk), true); return; }
       // Another 'data' listener has been handed the same chunk and may keep it.

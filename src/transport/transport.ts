@@ -10,9 +10,11 @@
  */
 export interface TransportHandlers {
   /**
-   * Inbound bytes. `spare` says the chunk's memory is the receiver's from now on: nothing else
-   * holds it or will read it again, so once its bytes are taken the receiver may write there
-   * (the pump decrypts into it instead of allocating a buffer for the plaintext).
+   * Inbound bytes, valid until this returns: a transport may read the next bytes into the same
+   * memory (a socket reading into a buffer it reuses), so a receiver that keeps them copies them.
+   * `spare` says the chunk's memory is the receiver's from now on: nothing else holds it or will
+   * read it again or write there, so the receiver may keep it, and once its bytes are taken may
+   * write there (the pump decrypts into it instead of allocating a buffer for the plaintext).
    */
   onData(data: Uint8Array, spare?: boolean): void;
   onEnd(): void;

@@ -83,11 +83,12 @@ export class WasmLib {
     return this.scratchPtr;
   }
 
-  /** `len` bytes of wasm memory at `ptr`: a new buffer, or written into `into` (a view of it). */
+  /** `len` bytes of wasm memory at `ptr`: a new buffer, or written into `into` (`into` itself
+   * when it is exactly `len` long, else a view of it). */
   copyOut(ptr: number, len: number, into?: Uint8Array): Uint8Array {
     if (!into) return this.u8.slice(ptr, ptr + len);
     into.set(this.u8.subarray(ptr, ptr + len));
-    return into.subarray(0, len);
+    return into.length === len ? into : into.subarray(0, len);
   }
 
   cstr(ptr: number): string | null {
