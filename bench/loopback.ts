@@ -5,11 +5,11 @@
  * Bulk transfer runs first, in processes that do nothing else, then memory, the stall and the
  * handshake rates in a second pair of processes per implementation. Kept apart because a process
  * that has just made thousands of handshakes can receive bulk data several times slower, from
- * glibc's allocator rather than from TLS: as the garbage collector frees the 64 KiB read buffers
- * net.Socket hands to JavaScript in bursts, glibc trims the top of its heap and the next reads
- * fault it back in (seen here after 3,000 handshakes: 100-190 MB/s with 45,000-90,000 page
- * faults per 256 MiB; 300-400 MB/s and almost none with glibc.malloc.trim_threshold raised).
- * node:tls reads inside C++ and frees each read buffer at once, so it does not meet this.
+ * glibc's allocator rather than from TLS: as the garbage collector frees buffers in bursts, glibc
+ * trims the top of its heap and the next reads fault it back in (seen here after 3,000
+ * handshakes: 165 MB/s with 33,000-55,000 page faults per 256 MiB; 430-480 MB/s and none with
+ * glibc.malloc.trim_threshold raised; node:tls meets it too, less: 1,000-10,000 faults). A fresh
+ * process no longer does: see READ_BATCH in src/engine/tls-engine.ts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
