@@ -152,8 +152,7 @@ export async function serve(args: string[]): Promise<void> {
     keylogPath ? `key log: appending to ${resolve(keylogPath)}` : '',
     `listening https=${hostPort(https)} http=${http ? hostPort(http) : 'off'}`,
   ].filter(Boolean);
-  process.stdout.write(lines.join('\n') + '\n');
-
+  // Handlers first: whoever reads the listening line may signal at once.
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -170,4 +169,5 @@ export async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.stdout.write(lines.join('\n') + '\n');
 }
