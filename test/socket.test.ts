@@ -83,6 +83,20 @@ async function listen(server: ours.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** A plain TCP listener on loopback: connect() opens a socket pair through it, [client, server]. */
+async function tcpLoopback() {
+  const tcp = net.createServer();
+  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
+  const port = (tcp.address() as AddressInfo).port;
+  const connect = async (): Promise<[net.Socket, net.Socket]> => {
+    const accepted = once(tcp, 'connection');
+    const raw = net.connect(port, HOST);
+    const [rawServer] = (await accepted) as [net.Socket];
+    return [raw, rawServer];
+  };
+  return { connect, close: () => tcp.close() };
+}
+
 function collect(s: ours.TLSSocket): Promise<Buffer> {
   const parts: Buffer[] = [];
   s.on('data', (d: Buffer) => parts.push(d));
@@ -270,15 +284,11 @@ own('stream transport: a write the Duplex completed at once is no backpressure; 
 });
 
 own('over net.Sockets, ciphertext is read into one buffer all connections share: no raw "data" events, and three connections sending and echoing at once each get their own bytes', async () => {
-  const tcp = net.createServer();
-  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
-  const port = (tcp.address() as AddressInfo).port;
+  const tcp = await tcpLoopback();
   try {
     const pairs: Array<[net.Socket, net.Socket]> = [];
     for (let i = 0; i < 3; i++) {
-      const accepted = once(tcp, 'connection');
-      const raw = net.connect(port, HOST);
-      const [rawServer] = (await accepted) as [net.Socket];
+      const [raw, rawServer] = await tcp.connect();
       pairs.push([raw, rawServer]);
     }
     const runs = pairs.map(async ([raw, rawServer], i) => {
@@ -307,14 +317,10 @@ own('over net.Sockets, ciphertext is read into one buffer all connections share:
 });
 
 own('readIntoSharedBuffer takes over only a net.Socket nothing else reads: not another Duplex, not one with a "data" listener, not twice; bytes, end and close still arrive', async () => {
-  const tcp = net.createServer();
-  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
-  const port = (tcp.address() as AddressInfo).port;
+  const tcp = await tcpLoopback();
   try {
     assert.is(readIntoSharedBuffer(new PassThrough(), () => {}), false, 'not a net.Socket');
-    const accepted = once(tcp, 'connection');
-    const raw = net.connect(port, HOST);
-    const [rawServer] = (await accepted) as [net.Socket];
+    const [raw, rawServer] = await tcp.connect();
     const listened = () => {};
     raw.on('data', listened);
     assert.is(readIntoSharedBuffer(raw, () => {}), false, 'a socket with a "data" listener');
@@ -390,15 +396,11 @@ own('inbound bytes valid only during delivery: the SNI peek (ClientHello in 7-by
 });
 
 own('a net.Socket that already holds unread bytes or has another "data" listener keeps emitting "data": chunks nobody else has are decrypted in place, the other listener\'s are left as they arrived', async () => {
-  const tcp = net.createServer();
-  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
-  const port = (tcp.address() as AddressInfo).port;
+  const tcp = await tcpLoopback();
   const data = bytes(1 << 20, 13);
   try {
     for (const sniff of [false, true]) {
-      const accepted = once(tcp, 'connection');
-      const raw = net.connect(port, HOST);
-      const [rawServer] = (await accepted) as [net.Socket];
+      const [raw, rawServer] = await tcp.connect();
       const client = new ours.TLSSocket(raw, { ...clientOpts });
       // A second listener on the raw socket keeps the ciphertext chunks it is given.
       const kept: Array<{ chunk: Buffer; copy: Buffer }> = [];
@@ -467,13 +469,9 @@ own('a buffer reused once its write() callback has run: what arrives is what was
 });
 
 own('over TCP, ciphertext a backed-up socket still holds stays intact while other connections send (byte-exact after its reader resumes)', async () => {
-  const tcp = net.createServer();
-  await new Promise<void>((r) => tcp.listen(0, HOST, () => r()));
-  const port = (tcp.address() as AddressInfo).port;
+  const tcp = await tcpLoopback();
   const open = async () => {
-    const accepted = once(tcp, 'connection');
-    const raw = net.connect(port, HOST);
-    const [rawServer] = (await accepted) as [net.Socket];
+    const [raw, rawServer] = await tcp.connect();
     const server = new ours.TLSSocket(rawServer, { isServer: true, ...pem.ecdsa() });
     const client = new ours.TLSSocket(raw, { ...clientOpts });
     await Promise.all([once(server, 'secure'), once(client, 'secureConnect')]);

@@ -134,7 +134,7 @@ export class TlsEngine implements Disposable {
   private keylog: boolean;
   /** Outbound ciphertext the engine holds before mbedTLS sees WANT_WRITE. */
   readonly outboundLimit: number;
-  private readonly allocate: ((length: number) => Uint8Array) | undefined;
+  private readonly allocate: (length: number) => Uint8Array;
   private _peerClosed = false;
   private _localClosed = false;
   /** A read result met after plaintext in the same read() call, handled by the next call. */
@@ -164,7 +164,7 @@ export class TlsEngine implements Disposable {
     this.conn = conn;
     this.keylog = options.keylog === true;
     this.outboundLimit = options.outboundLimit ?? DEFAULT_OUTBOUND_LIMIT;
-    this.allocate = options.allocate;
+    this.allocate = options.allocate ?? ((length) => new Uint8Array(length));
     try {
       if (!Number.isInteger(this.outboundLimit) || this.outboundLimit < 1) {
         throw new TlsError('ERR_TLS_INVALID_OPTION', 'local', 'Invalid option "outboundLimit": expected a positive integer', { option: 'outboundLimit' });
@@ -376,7 +376,7 @@ export class TlsEngine implements Disposable {
         rc = this.stashedReadRc;
         this.stashedReadRc = null;
       } else {
-        rc = x.tlsw_conn_read(conn, buf, RECORD);
+        rc = x.tlsw_conn_read(conn, buf, READ_BATCH);
       }
       if (rc > 0) {
         // Go on decrypting what is already queued until READ_BATCH is full: one copy out and
@@ -395,9 +395,7 @@ export class TlsEngine implements Disposable {
           break;
         }
         this.collectKeylog();
-        let dest = into && into.length >= len ? into : this.allocate?.(len);
-        if (dest && dest.length < len) dest = undefined;
-        return { step: 'done', data: this.lib.copyOut(buf, len, dest) };
+        return { step: 'done', data: this.lib.copyOut(buf, len, into && into.length >= len ? into : this.allocate(len)) };
       }
       if (rc === RC.RECEIVED_NEW_SESSION_TICKET) {
         this.emitSession();
